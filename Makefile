@@ -1,0 +1,17 @@
+# PGXS build for user_module. The version lives in user_module.control only.
+EXTENSION    = user_module
+EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+MODULE_big   = $(EXTENSION)
+OBJS         = $(patsubst %.c,%.o,$(wildcard src/*.c))
+DATA         = $(EXTENSION)--$(EXTVERSION).sql
+PG_CPPFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+
+# pg_regress files live in sql/ and expected/; isolation specs in test/specs
+REGRESS      = setup users users_errors metadata filters events privileges search_path robustness
+ISOLATION    = email_race restore_race
+ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
+               --load-extension=pg_trgm --load-extension=user_module
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

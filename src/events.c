@@ -1,0 +1,116 @@
+/*
+ * events.c
+ *		The transactional outbox: one user_module.event row per entity changed,
+ *		written in the caller's transaction, optionally sent with NOTIFY at
+ *		commit, and claimed by workers with claim_events().
+ *
+ * Both the row and the NOTIFY belong to the (sub)transaction that made the
+ * change, so a rollback, or ROLLBACK TO SAVEPOINT, takes them back too.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+
+#include "user_module.h"
+
+#define EVENT_CHANNEL "user_module_events"
+
+static SPIPlanPtr insert_events_plan = NULL;
+static SPIPlanPtr claim_events_plan = NULL;
+
+/* NOTIFY payload: {"id": <event id>, "name": "...", "entity_id": "..."} */
+static void
+notify_event(int64 id, const char *name, const char *entity_id)
+{
+	StringInfoData payload;
+
+	initStringInfo(&payload);
+	appendStringInfo(&payload, "{\"id\": " INT64_FORMAT ", \"name\": ", id);
+	escape_json(&payload, name);
+	appendStringInfoString(&payload, ", \"entity_id\": ");
+	escape_json(&payload, entity_id);
+	appendStringInfoChar(&payload, '}');
+	Async_Notify(EVENT_CHANNEL, payload.data);
+	pfree(payload.data);
+}
+
+/*
+ * Writes one event named "name" for each id of the text[] entity_ids, in
+ * array order. Called inside a ModuleCall, so it runs as the owner.
+ */
+void
+EmitEvents(const char *name, Datum entity_ids)
+{
+	static const Oid types[] = {TEXTOID, TEXTARRAYOID};
+	ArrayType  *ids = DatumGetArrayTypeP(entity_ids);
+	Datum		values[2];
+	SpiRows		rows;
+
+	if (ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)) == 0)
+		return;
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = entity_ids;
+	rows = RunPlan(KeptPlan(&insert_events_plan,
+							"INSERT INTO user_module.event (name, entity_id, data) "
+							"SELECT $1, e, pg_catalog.jsonb_build_object('id', e) "
+							"FROM pg_catalog.unnest($2::pg_catalog.text[]) AS e "
+							"RETURNING id, entity_id",
+							2, types),
+				   values, NULL, false, SPI_OK_INSERT_RETURNING);
+
+	if (!um_notify)
+		return;
+	for (uint64 i = 0; i < rows.count; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(RowColumn(rows, i, 1, &isnull));
+		char	   *entity_id = TextDatumGetCString(RowColumn(rows, i, 2, &isnull));
+
+		notify_event(id, name, entity_id);
+		pfree(entity_id);
+	}
+}
+
+/*
+ * claim_events(max integer DEFAULT 100) RETURNS SETOF user_module.event
+ *
+ * Removes and returns up to max of the oldest events, skipping rows another
+ * session has claimed but not yet committed: a queue with at-least-once
+ * delivery, since an aborted worker's delete is undone.
+ */
+PG_FUNCTION_INFO_V1(um_claim_events);
+Datum
+um_claim_events(PG_FUNCTION_ARGS)
+{
+	static const Oid types[] = {INT8OID};
+	int32		max = PG_ARGISNULL(0) ? 100 : PG_GETARG_INT32(0);
+	Datum		values[1];
+	ModuleCall	call;
+
+	if (max < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max must not be negative")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	BeginModuleCall(&call);
+	values[0] = Int64GetDatum(max);
+	ReturnRows(fcinfo,
+			   RunPlan(KeptPlan(&claim_events_plan,
+								"WITH claimed AS ("
+								" DELETE FROM user_module.event WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+								"  SELECT id FROM user_module.event ORDER BY id LIMIT $1"
+								"  FOR UPDATE SKIP LOCKED))"
+								" RETURNING *) "
+								"SELECT * FROM claimed ORDER BY id",
+								1, types),
+					   values, NULL, false, SPI_OK_SELECT));
+	EndModuleCall(&call);
+	return (Datum) 0;
+}

@@ -1,0 +1,269 @@
+/*
+ * store.c
+ *		SPI plumbing: running as the extension owner, kept plans, and the
+ *		statement runner that gives unique violations a readable message.
+ *
+ * The SQL functions are SECURITY INVOKER: EXECUTE grants decide who may call
+ * what, and the caller stays visible to the C code. Around its own statements
+ * the C code then switches to the owner of the extension's tables (as pg_cron
+ * and ri_triggers.c do), so callers need no privileges on the tables. On
+ * error, transaction or subtransaction abort restores the user id.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "utils/tuplestore.h"
+
+#include "user_module.h"
+
+#define MAX_CACHED_PLANS 64
+
+/* Plans for the SQL shapes filters.c builds, least recently used evicted. */
+typedef struct QueryPlanEntry
+{
+	char	   *sql;
+	SPIPlanPtr	plan;
+	uint64		last_used;
+} QueryPlanEntry;
+
+static QueryPlanEntry plan_cache[MAX_CACHED_PLANS];
+static int	plan_cache_size = 0;
+static uint64 plan_cache_clock = 0;
+
+/* Unique constraints whose violations get a message of their own. */
+typedef struct UniqueMessage
+{
+	const char *constraint;
+	const char *message;
+	const char *detail;
+} UniqueMessage;
+
+static const UniqueMessage unique_messages[] = {
+	{"user_pkey", "user id is already in use",
+	"Another user, live or soft-deleted, has the same id."},
+	{"user_email_unique", "email is already in use by another user",
+	"Emails are unique among live users, compared case-insensitively."},
+};
+
+/* The role that owns user_module."user", i.e. the extension's owner. */
+static Oid
+extension_owner(void)
+{
+	Oid			nsp = get_namespace_oid("user_module", false);
+	Oid			relid = get_relname_relid("user", nsp);
+	HeapTuple	tuple;
+	Oid			owner;
+
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension user_module is not installed in this database")));
+	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+void
+BeginModuleCall(ModuleCall *call)
+{
+	Oid			owner = extension_owner();
+
+	call->caller_cxt = CurrentMemoryContext;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&call->saved_user, &call->saved_sec_context);
+	SetUserIdAndSecContext(owner, call->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+void
+EndModuleCall(ModuleCall *call)
+{
+	SetUserIdAndSecContext(call->saved_user, call->saved_sec_context);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+}
+
+/* A plan prepared once per backend for a fixed statement. */
+SPIPlanPtr
+KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		*slot = plan;
+	}
+	return *slot;
+}
+
+/* A plan for a generated statement, kept per distinct SQL text. */
+SPIPlanPtr
+PlanForQuery(const char *sql, int nargs, const Oid *argtypes)
+{
+	QueryPlanEntry *entry = NULL;
+
+	for (int i = 0; i < plan_cache_size; i++)
+	{
+		if (strcmp(plan_cache[i].sql, sql) == 0)
+		{
+			entry = &plan_cache[i];
+			break;
+		}
+	}
+
+	if (entry == NULL)
+	{
+		SPIPlanPtr	plan = NULL;
+
+		/* prepare first: if that fails, the cache is untouched */
+		KeptPlan(&plan, sql, nargs, argtypes);
+		if (plan_cache_size < MAX_CACHED_PLANS)
+			entry = &plan_cache[plan_cache_size++];
+		else
+		{
+			entry = &plan_cache[0];
+			for (int i = 1; i < MAX_CACHED_PLANS; i++)
+				if (plan_cache[i].last_used < entry->last_used)
+					entry = &plan_cache[i];
+			SPI_freeplan(entry->plan);
+			pfree(entry->sql);
+		}
+		entry->plan = plan;
+		entry->sql = MemoryContextStrdup(TopMemoryContext, sql);
+	}
+	entry->last_used = ++plan_cache_clock;
+	return entry->plan;
+}
+
+/*
+ * Runs a plan and checks its SPI result code. A unique violation of one of
+ * the module's constraints is rethrown with a message that names the rule but
+ * not the value (emails are personal data; messages reach logs).
+ */
+SpiRows
+RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, int expected)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	SpiRows		rows;
+	int			rc = 0;
+
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, values, nulls, read_only, 0);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION && edata->constraint_name)
+		{
+			for (int i = 0; i < lengthof(unique_messages); i++)
+			{
+				if (strcmp(edata->constraint_name, unique_messages[i].constraint) == 0)
+				{
+					FlushErrorState();
+					edata->message = pstrdup(unique_messages[i].message);
+					edata->detail = pstrdup(unique_messages[i].detail);
+					/* the internal statement text is noise to the caller */
+					edata->context = NULL;
+					ReThrowError(edata);
+				}
+			}
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (rc != expected)
+		elog(ERROR, "unexpected SPI result %s", SPI_result_code_string(rc));
+	rows.table = SPI_tuptable;
+	rows.count = SPI_processed;
+	return rows;
+}
+
+Datum
+RowColumn(SpiRows rows, uint64 row, int column, bool *isnull)
+{
+	return SPI_getbinval(rows.table->vals[row], rows.table->tupdesc, column, isnull);
+}
+
+/* One column of every row, as an array (ids for events and results). */
+Datum
+RowsColumnArray(SpiRows rows, int column, Oid elemtype)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(rows.count, 1));
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	for (uint64 i = 0; i < rows.count; i++)
+	{
+		bool		isnull;
+
+		elems[i] = RowColumn(rows, i, column, &isnull);
+		Assert(!isnull);
+	}
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_array(elems, (int) rows.count, elemtype,
+										   typlen, typbyval, typalign));
+}
+
+/* One row as the function's declared composite result, in the caller's memory. */
+Datum
+RowAsComposite(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows, uint64 row)
+{
+	TupleDesc	tupdesc;
+	MemoryContext old;
+	Datum		result;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "function returning a row called in a context that cannot accept one");
+	old = MemoryContextSwitchTo(call->caller_cxt);
+	result = heap_copy_tuple_as_datum(rows.table->vals[row], tupdesc);
+	MemoryContextSwitchTo(old);
+	return result;
+}
+
+/*
+ * Appends the rows to the set a SETOF <row type> function returns; the
+ * function called InitMaterializedSRF first.
+ */
+void
+ReturnRows(FunctionCallInfo fcinfo, SpiRows rows)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	for (uint64 i = 0; i < rows.count; i++)
+		tuplestore_puttuple(rsinfo->setResult, rows.table->vals[i]);
+}
+
+/* Appends one column of the rows to the set a SETOF <scalar> function returns. */
+void
+ReturnColumn(FunctionCallInfo fcinfo, SpiRows rows, int column)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	for (uint64 i = 0; i < rows.count; i++)
+	{
+		bool		isnull;
+		Datum		value = RowColumn(rows, i, column, &isnull);
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+}

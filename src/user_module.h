@@ -1,0 +1,139 @@
+/*
+ * user_module.h
+ *		Declarations shared by the files of user_module.
+ *
+ * Dependencies run downhill: users.c (SQL-callable) uses input.c, filters.c,
+ * store.c and events.c; those use the pure helpers in ulid.c.
+ */
+#ifndef USER_MODULE_H
+#define USER_MODULE_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+
+/* ---- module.c: settings ---- */
+extern char *um_jwt_secret;
+extern int	um_invite_valid_duration;
+extern bool um_notify;
+extern bool um_preloaded;
+
+/* ---- ulid.c: ids ---- */
+#define ULID_LEN 26
+extern void UlidGenerate(char *out);	/* writes ULID_LEN chars, no NUL */
+extern text *NewEntityId(const char *prefix);
+
+/* ---- input.c: argument and JSON validation ---- */
+
+/* Longest caller-supplied id and name, in characters (btree-indexed columns). */
+#define MAX_ID_LEN		255
+#define MAX_NAME_LEN	255
+
+/* One optional field of an entity: absent, SQL NULL, or a value. */
+typedef struct FieldValue
+{
+	bool		present;
+	bool		isnull;
+	Datum		value;
+} FieldValue;
+
+/* What a JSON object may hold, and which Datum type each key carries. */
+typedef enum FieldType
+{
+	FIELD_TEXT,
+	FIELD_OBJECT				/* jsonb object */
+} FieldType;
+
+typedef struct FieldSpec
+{
+	const char *name;
+	FieldType	type;
+} FieldSpec;
+
+extern void ParseJsonObjectFields(JsonbContainer *object, const FieldSpec *specs,
+								  int nspecs, FieldValue *out, const char *what);
+extern text *NormalizeEmail(text *raw);
+extern void CheckEntityId(text *id);
+extern void CheckName(text *value, const char *field);
+extern void CheckMetadata(Jsonb *metadata);
+extern Jsonb *MergeMetadata(Jsonb *current, Jsonb *patch);
+extern bool JsonbEqual(Jsonb *a, Jsonb *b);
+extern int	UniqueTextsInOrder(Datum *values, int n);
+extern char *JsonbStringValue(JsonbValue *v);
+
+/* ---- filters.c: filters and order_by to SQL, from a fixed column list ---- */
+
+typedef enum ColumnKind
+{
+	COL_TEXT,					/* filter by string or array of strings */
+	COL_TEXT_CI,				/* same, compared case-insensitively */
+	COL_TIME,					/* filter by {"$gt": ...} operators */
+	COL_BOOL,					/* filter by true/false */
+	COL_OTHER					/* order only */
+} ColumnKind;
+
+typedef struct EntityColumn
+{
+	const char *name;			/* column name, a plain identifier */
+	ColumnKind	kind;
+} EntityColumn;
+
+typedef struct EntityTable
+{
+	const char *relation;		/* schema-qualified, quoted where needed */
+	const char *entity;			/* "user", "invite": for messages */
+	const EntityColumn *columns;
+	int			ncolumns;
+	const char *search_expr;	/* what q words are matched against */
+} EntityTable;
+
+#define MAX_QUERY_PARAMS 64
+
+typedef struct QueryParams
+{
+	int			n;
+	Oid			types[MAX_QUERY_PARAMS];
+	Datum		values[MAX_QUERY_PARAMS];
+	char		nulls[MAX_QUERY_PARAMS];
+} QueryParams;
+
+extern int	AddQueryParam(QueryParams *params, Oid type, Datum value, bool isnull);
+extern void AppendWhereClause(StringInfo sql, const EntityTable *table, Jsonb *filters,
+							  bool with_deleted, QueryParams *params);
+extern void AppendOrderBy(StringInfo sql, const EntityTable *table, const char *order_by);
+
+/* ---- store.c: SPI, kept plans, running as the extension owner ---- */
+
+typedef struct ModuleCall
+{
+	MemoryContext caller_cxt;	/* where results for the caller go */
+	Oid			saved_user;
+	int			saved_sec_context;
+} ModuleCall;
+
+/* The rows one statement returned; valid until EndModuleCall. */
+typedef struct SpiRows
+{
+	SPITupleTable *table;
+	uint64		count;
+} SpiRows;
+
+extern void BeginModuleCall(ModuleCall *call);
+extern void EndModuleCall(ModuleCall *call);
+extern SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
+extern SPIPlanPtr PlanForQuery(const char *sql, int nargs, const Oid *argtypes);
+extern SpiRows RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls,
+					   bool read_only, int expected);
+extern Datum RowColumn(SpiRows rows, uint64 row, int column, bool *isnull);
+extern Datum RowsColumnArray(SpiRows rows, int column, Oid elemtype);
+extern Datum RowAsComposite(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows, uint64 row);
+extern void ReturnRows(FunctionCallInfo fcinfo, SpiRows rows);
+extern void ReturnColumn(FunctionCallInfo fcinfo, SpiRows rows, int column);
+
+/* ---- events.c: the outbox ---- */
+extern void EmitEvents(const char *name, Datum entity_ids);
+
+#endif							/* USER_MODULE_H */

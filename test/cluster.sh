@@ -1,0 +1,73 @@
+# Shared by test/run, test/tour and the benchmarks: install what is missing,
+# build and install the extension, and start a throwaway cluster as the
+# postgres OS user with the library preloaded and a freshly generated key.
+# Source it, then call: um_prepare; um_start_cluster; ...; um_stop_cluster.
+set -euo pipefail
+
+UM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_BIN=/usr/lib/postgresql/15/bin
+export PATH="$PG_BIN:$PATH"
+
+# Debian packages the tests need. postgresql-server-dev-15 brings PGXS and the
+# isolation tester; pg_trgm and pgcrypto come with postgresql-15.
+UM_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-client-15 build-essential"
+
+um_log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+um_install_packages() {
+	local missing=()
+	for p in $UM_PACKAGES ${UM_EXTRA_PACKAGES:-}; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		um_log "installing ${missing[*]}"
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+}
+
+um_build() {
+	um_log "building and installing user_module"
+	make -C "$UM_ROOT" -s clean >/dev/null
+	make -C "$UM_ROOT" -s PG_CONFIG="$PG_BIN/pg_config" >/dev/null
+	make -C "$UM_ROOT" -s PG_CONFIG="$PG_BIN/pg_config" install >/dev/null
+}
+
+um_prepare() {
+	um_install_packages
+	um_build
+}
+
+# Starts the cluster; exports PGHOST, PGPORT, PGUSER, PGDATABASE, UM_DATA.
+um_start_cluster() {
+	UM_TMP=$(mktemp -d /tmp/user_module.XXXXXX)
+	chown postgres: "$UM_TMP"
+	chmod 700 "$UM_TMP"
+	export UM_DATA="$UM_TMP/data"
+	export PGHOST="$UM_TMP" PGPORT=${UM_PORT:-54329} PGUSER=postgres PGDATABASE=postgres
+	um_log "starting a throwaway cluster in $UM_TMP (port $PGPORT)"
+	runuser -u postgres -- "$PG_BIN/initdb" -D "$UM_DATA" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+	# The key goes into the server's configuration file only, never into SQL text.
+	local secret
+	secret=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
+	cat >> "$UM_DATA/postgresql.conf" <<CONF
+shared_preload_libraries = 'user_module'
+user_module.jwt_secret = '$secret'
+listen_addresses = '127.0.0.1'
+port = $PGPORT
+unix_socket_directories = '$UM_TMP'
+max_prepared_transactions = 10
+${UM_EXTRA_CONF:-}
+CONF
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$UM_DATA" -l "$UM_TMP/server.log" -w start >/dev/null
+	trap um_stop_cluster EXIT
+}
+
+um_stop_cluster() {
+	if [ -n "${UM_DATA:-}" ] && [ -f "$UM_DATA/postmaster.pid" ]; then
+		runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$UM_DATA" -m fast -w stop >/dev/null || true
+	fi
+	if [ -n "${UM_TMP:-}" ] && [ -z "${UM_KEEP:-}" ]; then
+		rm -rf "$UM_TMP"
+	fi
+}

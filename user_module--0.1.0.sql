@@ -1,0 +1,206 @@
+/* user_module--0.1.0.sql: users and the event outbox */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION user_module" to load this file. \quit
+
+/*
+ * Everything below is schema-qualified and search_path is pinned, so objects a
+ * caller planted in other schemas cannot capture a name (CVE-2020-14350).
+ */
+SET LOCAL search_path = pg_catalog, pg_temp;
+
+-- Group roles, cluster-wide, created once; DROP EXTENSION leaves them in place.
+DO $roles$
+DECLARE
+	r text;
+BEGIN
+	FOREACH r IN ARRAY ARRAY['user_module_admin', 'user_module_reader', 'user_module_invitee']
+	LOOP
+		IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) r) THEN
+			EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+		END IF;
+	END LOOP;
+END
+$roles$;
+
+-- Nothing in the schema is reachable by PUBLIC; the roles get USAGE to call functions.
+REVOKE ALL ON SCHEMA user_module FROM PUBLIC;
+GRANT USAGE ON SCHEMA user_module TO user_module_admin, user_module_reader, user_module_invitee;
+
+------------------------------------------------------------------------------
+-- Tables. Only the extension owner may touch them; everyone else goes through
+-- the functions, which switch to the owner around their own statements.
+------------------------------------------------------------------------------
+
+CREATE TABLE user_module."user" (
+	id          text COLLATE "C" NOT NULL,
+	first_name  text,
+	last_name   text,
+	email       text NOT NULL,
+	avatar_url  text,
+	metadata    jsonb,
+	created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	deleted_at  timestamptz,
+	CONSTRAINT user_pkey PRIMARY KEY (id),
+	CONSTRAINT user_metadata_is_object
+		CHECK (metadata IS NULL OR pg_catalog.jsonb_typeof(metadata) OPERATOR(pg_catalog.=) 'object')
+);
+REVOKE ALL ON user_module."user" FROM PUBLIC;
+
+-- One live row per case-insensitive email; soft-deleted rows free the address.
+CREATE UNIQUE INDEX user_email_unique ON user_module."user" (pg_catalog.lower(email))
+	WHERE deleted_at IS NULL;
+-- The email filter with with_deleted => true.
+CREATE INDEX user_email_all ON user_module."user" (pg_catalog.lower(email));
+CREATE INDEX user_first_name ON user_module."user" (first_name);
+CREATE INDEX user_last_name ON user_module."user" (last_name);
+CREATE INDEX user_created_at ON user_module."user" (created_at);
+CREATE INDEX user_updated_at ON user_module."user" (updated_at);
+CREATE INDEX user_deleted_at ON user_module."user" (deleted_at) WHERE deleted_at IS NOT NULL;
+
+/*
+ * q: one trigram index over the searchable columns joined by a space. A q word
+ * holds no white space, so it matches the joined text exactly when it matches
+ * one of the columns. The C code (src/users.c) repeats this expression verbatim
+ * so the planner can use the index. pg_trgm may live in any schema: look it up.
+ */
+DO $trgm$
+BEGIN
+	EXECUTE pg_catalog.format(
+		'CREATE INDEX user_search ON user_module."user" USING gin '
+		'((COALESCE(first_name, '''') || '' '' || COALESCE(last_name, '''') || '' '' || email) %I.gin_trgm_ops)',
+		(SELECT n.nspname FROM pg_catalog.pg_extension e
+			JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+		  WHERE e.extname OPERATOR(pg_catalog.=) 'pg_trgm'));
+END
+$trgm$;
+
+-- The transactional outbox: one row per entity changed, written in the same
+-- transaction as the change.
+CREATE TABLE user_module.event (
+	id          bigserial NOT NULL,
+	name        text NOT NULL,
+	entity_id   text COLLATE "C" NOT NULL,
+	data        jsonb NOT NULL,
+	created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT event_pkey PRIMARY KEY (id)
+);
+REVOKE ALL ON user_module.event FROM PUBLIC;
+REVOKE ALL ON SEQUENCE user_module.event_id_seq FROM PUBLIC;
+
+-- pg_dump keeps the rows (and the event counter) of the data tables.
+SELECT pg_catalog.pg_extension_config_dump('user_module."user"', '');
+SELECT pg_catalog.pg_extension_config_dump('user_module.event', '');
+SELECT pg_catalog.pg_extension_config_dump('user_module.event_id_seq', '');
+
+------------------------------------------------------------------------------
+-- Functions. All are SECURITY INVOKER with a pinned search_path: the C code
+-- checks nothing the EXECUTE grant already decides, then runs its statements as
+-- the extension owner (src/store.c), so callers need no table privileges.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION user_module.create_user(
+	email text,
+	first_name text DEFAULT NULL,
+	last_name text DEFAULT NULL,
+	avatar_url text DEFAULT NULL,
+	metadata jsonb DEFAULT NULL,
+	id text DEFAULT NULL)
+RETURNS user_module."user"
+AS 'MODULE_PATHNAME', 'um_create_user'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION user_module.create_users(users jsonb)
+RETURNS SETOF user_module."user"
+AS 'MODULE_PATHNAME', 'um_create_users'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION user_module.retrieve_user(id text, with_deleted boolean DEFAULT false)
+RETURNS user_module."user"
+AS 'MODULE_PATHNAME', 'um_retrieve_user'
+LANGUAGE C STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION user_module.list_users(
+	filters jsonb DEFAULT '{}',
+	skip integer DEFAULT 0,
+	take integer DEFAULT NULL,
+	order_by text DEFAULT 'id',
+	with_deleted boolean DEFAULT false)
+RETURNS SETOF user_module."user"
+AS 'MODULE_PATHNAME', 'um_list_users'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION user_module.count_users(filters jsonb DEFAULT '{}', with_deleted boolean DEFAULT false)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'um_count_users'
+LANGUAGE C STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION user_module.update_user(id text, changes jsonb)
+RETURNS user_module."user"
+AS 'MODULE_PATHNAME', 'um_update_user'
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION user_module.update_users(users jsonb)
+RETURNS SETOF user_module."user"
+AS 'MODULE_PATHNAME', 'um_update_users'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION user_module.delete_users(ids text[])
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'um_delete_users'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION user_module.soft_delete_users(ids text[])
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'um_soft_delete_users'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION user_module.restore_users(ids text[])
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'um_restore_users'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
+SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION user_module.claim_events(max integer DEFAULT 100)
+RETURNS SETOF user_module.event
+AS 'MODULE_PATHNAME', 'um_claim_events'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100
+SET search_path = pg_catalog, pg_temp;
+
+------------------------------------------------------------------------------
+-- Privileges: deny by default, then one grant per purpose.
+------------------------------------------------------------------------------
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA user_module FROM PUBLIC;
+
+-- Administrators manage users and drain the outbox.
+GRANT EXECUTE ON FUNCTION
+	user_module.create_user(text, text, text, text, jsonb, text),
+	user_module.create_users(jsonb),
+	user_module.retrieve_user(text, boolean),
+	user_module.list_users(jsonb, integer, integer, text, boolean),
+	user_module.count_users(jsonb, boolean),
+	user_module.update_user(text, jsonb),
+	user_module.update_users(jsonb),
+	user_module.delete_users(text[]),
+	user_module.soft_delete_users(text[]),
+	user_module.restore_users(text[]),
+	user_module.claim_events(integer)
+TO user_module_admin;
+
+-- Readers (dashboards, reporting) look users up and nothing else.
+GRANT EXECUTE ON FUNCTION
+	user_module.retrieve_user(text, boolean),
+	user_module.list_users(jsonb, integer, integer, text, boolean),
+	user_module.count_users(jsonb, boolean)
+TO user_module_reader;
