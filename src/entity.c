@@ -15,6 +15,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
 #include "user_module.h"
@@ -137,6 +138,33 @@ ParseJsonObjects(const EntityTable *t, Jsonb *objects, const FieldSpec *specs, i
 	error_context_stack = callback.previous;
 	*out = rows;
 	return n;
+}
+
+/*
+ * One field of every row as a one-dimensional array, absent fields as NULL:
+ * the parameters of the set-based INSERTs.
+ */
+Datum
+FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	for (int i = 0; i < n; i++)
+	{
+		FieldValue *f = &rows[i * stride + field];
+
+		nulls[i] = !f->present || f->isnull;
+		elems[i] = nulls[i] ? (Datum) 0 : f->value;
+	}
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
 }
 
 /* ---------------------------------------------------------------- reads */
@@ -327,8 +355,8 @@ ApplyChanges(const EntityTable *t, text *id, FieldValue *changes, SpiRows *resul
  * missing id fails the whole call, naming every missing id.
  */
 void
-UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows, int n,
-			   int stride, int id_field, int changes_field)
+UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call,
+			   FieldValue *rows, int n, int stride, int id_field, int changes_field)
 {
 	text	  **missing = palloc(sizeof(text *) * Max(n, 1));
 	int			nmissing = 0;
@@ -346,7 +374,7 @@ UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows, 
 			missing[nmissing++] = id;
 		else
 		{
-			t->return_rows(fcinfo, result);
+			t->return_rows(fcinfo, call, result);
 			if (changed)
 				changed_ids[nchanged++] = PointerGetDatum(id);
 		}

@@ -50,6 +50,29 @@ check_jwt_secret(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/*
+ * The HS256 key, for the functions that sign or verify tokens. 55000 when it
+ * cannot be trusted (library not preloaded) or is not set.
+ */
+const uint8 *
+SigningKey(size_t *len)
+{
+	if (!um_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("user_module must be loaded via shared_preload_libraries"),
+				 errdetail("Invite tokens need the signing key, which is only protected when the library is preloaded."),
+				 errhint("Add user_module to shared_preload_libraries in postgresql.conf and restart the server.")));
+	if (um_jwt_secret == NULL || um_jwt_secret[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("user_module.jwt_secret is not set"),
+				 errhint("Set it to at least %d random bytes in postgresql.conf or with ALTER SYSTEM, then reload.",
+						 MIN_SECRET_BYTES)));
+	*len = strlen(um_jwt_secret);
+	return (const uint8 *) um_jwt_secret;
+}
+
 void
 _PG_init(void)
 {

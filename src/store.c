@@ -52,6 +52,10 @@ static const UniqueMessage unique_messages[] = {
 	"Another user, live or soft-deleted, has the same id."},
 	{"user_email_unique", "email is already in use by another user",
 	"Emails are unique among live users, compared case-insensitively."},
+	{"invite_pkey", "invite id is already in use",
+	"Another invite, live or soft-deleted, has the same id."},
+	{"invite_email_unique", "email is already in use by another invite",
+	"Emails are unique among live invites, compared case-insensitively."},
 };
 
 /* The role that owns user_module."user", i.e. the extension's owner. */

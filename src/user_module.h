@@ -16,6 +16,7 @@
 #include "utils/jsonb.h"
 
 /* ---- module.c: settings ---- */
+extern const uint8 *SigningKey(size_t *len);
 extern char *um_jwt_secret;
 extern int	um_invite_valid_duration;
 extern bool um_notify;
@@ -93,6 +94,14 @@ typedef struct EntityPlans
 	SPIPlanPtr	restore;
 } EntityPlans;
 
+/* One SQL-callable call at work: see BeginModuleCall in store.c. */
+typedef struct ModuleCall
+{
+	MemoryContext caller_cxt;	/* where results for the caller go */
+	Oid			saved_user;		/* the caller */
+	int			saved_sec_context;
+} ModuleCall;
+
 /* The rows one SPI statement returned; valid until EndModuleCall. */
 typedef struct SpiRows
 {
@@ -115,7 +124,7 @@ typedef struct EntityTable
 	const int  *change_columns;
 	int			nchange_columns;
 	/* appends rows of this table to the set a function returns */
-	void		(*return_rows) (FunctionCallInfo fcinfo, SpiRows rows);
+	void		(*return_rows) (FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows);
 	EntityPlans *plans;
 } EntityTable;
 
@@ -137,13 +146,6 @@ extern void AppendOrderBy(StringInfo sql, const EntityTable *table, const char *
 
 /* ---- store.c: SPI, kept plans, running as the extension owner ---- */
 
-typedef struct ModuleCall
-{
-	MemoryContext caller_cxt;	/* where results for the caller go */
-	Oid			saved_user;
-	int			saved_sec_context;
-} ModuleCall;
-
 extern void BeginModuleCall(ModuleCall *call);
 extern void EndModuleCall(ModuleCall *call);
 extern SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
@@ -159,19 +161,24 @@ extern void ReturnColumn(FunctionCallInfo fcinfo, SpiRows rows, int column);
 /* ---- entity.c: what users and invites share ---- */
 extern int	ParseJsonObjects(const EntityTable *t, Jsonb *objects, const FieldSpec *specs,
 							 int nspecs, FieldValue **out);
+extern Datum FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype);
 extern SpiRows FetchEntity(const EntityTable *t, text *id, bool with_deleted);
 extern SpiRows ListEntities(const EntityTable *t, FunctionCallInfo fcinfo);
 extern int64 CountEntities(const EntityTable *t, FunctionCallInfo fcinfo);
 extern bool ApplyChanges(const EntityTable *t, text *id, FieldValue *changes,
 						 SpiRows *result, bool *changed);
-extern void UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows,
-						   int n, int stride, int id_field, int changes_field);
+extern void UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call,
+						   FieldValue *rows, int n, int stride, int id_field, int changes_field);
 extern void ReportMissing(const EntityTable *t, text **ids, int n);
 extern void DeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);
 extern void SoftDeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);
 extern void RestoreEntities(const EntityTable *t, FunctionCallInfo fcinfo);
 extern void RequireArgument(FunctionCallInfo fcinfo, int argno, const char *name);
 extern char *ClippedText(text *t);
+
+/* ---- users.c: the user-creation path, also taken by accept_invite ---- */
+extern SpiRows CreateUser(text *email, text *first_name, text *last_name,
+						  text *avatar_url, Jsonb *metadata, text *id);
 
 /* ---- events.c: the outbox ---- */
 extern void EmitEvents(const char *name, Datum entity_ids);

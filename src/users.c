@@ -77,6 +77,12 @@ static const int user_change_columns[] = {
 
 static EntityPlans user_plans;
 
+static void
+return_user_rows(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows)
+{
+	ReturnRows(fcinfo, rows);
+}
+
 static const EntityTable user_table = {
 	.relation = "user_module.\"user\"",
 	.entity = "user",
@@ -85,7 +91,7 @@ static const EntityTable user_table = {
 	.search_expr = USER_SEARCH_EXPR,
 	.change_columns = user_change_columns,
 	.nchange_columns = lengthof(user_change_columns),
-	.return_rows = ReturnRows,
+	.return_rows = return_user_rows,
 	.plans = &user_plans,
 };
 
@@ -150,26 +156,10 @@ insert_users(FieldValue *rows, int n)
 	static const int fields[] = {UF_ID, UF_FIRST_NAME, UF_LAST_NAME, UF_EMAIL,
 	UF_AVATAR_URL, UF_METADATA};
 	Datum		values[lengthof(fields)];
-	Datum	   *elems = palloc(sizeof(Datum) * n);
-	bool	   *nulls = palloc(sizeof(bool) * n);
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
 
 	for (int c = 0; c < lengthof(fields); c++)
-	{
-		bool		is_json = (fields[c] == UF_METADATA);
-
-		for (int i = 0; i < n; i++)
-		{
-			FieldValue *f = &rows[i * UF_COUNT + fields[c]];
-
-			nulls[i] = !f->present || f->isnull;
-			elems[i] = nulls[i] ? (Datum) 0 : f->value;
-		}
-		values[c] = PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
-													   is_json ? JSONBOID : TEXTOID,
-													   -1, false, TYPALIGN_INT));
-	}
+		values[c] = FieldArray(rows, n, UF_COUNT, fields[c],
+							   fields[c] == UF_METADATA ? JSONBOID : TEXTOID);
 
 	return RunPlan(KeptPlan(&insert_users_plan,
 							"INSERT INTO user_module.\"user\" "
@@ -198,29 +188,49 @@ create_users_rows(FieldValue *rows, int n)
 
 /* ---------------------------------------------------------------- SQL API */
 
+/*
+ * One user from SQL-style arguments (NULL for SQL NULL), validated as
+ * create_user validates them; inside a ModuleCall. accept_invite comes here.
+ */
+SpiRows
+CreateUser(text *email, text *first_name, text *last_name, text *avatar_url,
+		   Jsonb *metadata, text *id)
+{
+	FieldValue	f[UF_COUNT];
+	Datum		args[UF_COUNT];
+
+	args[UF_ID] = PointerGetDatum(id);
+	args[UF_EMAIL] = PointerGetDatum(email);
+	args[UF_FIRST_NAME] = PointerGetDatum(first_name);
+	args[UF_LAST_NAME] = PointerGetDatum(last_name);
+	args[UF_AVATAR_URL] = PointerGetDatum(avatar_url);
+	args[UF_METADATA] = PointerGetDatum(metadata);
+	for (int i = 0; i < UF_COUNT; i++)
+	{
+		f[i].present = true;
+		f[i].isnull = (DatumGetPointer(args[i]) == NULL);
+		f[i].value = args[i];
+	}
+	validate_new_user(f);
+	return create_users_rows(f, 1);
+}
+
+#define TEXT_ARG_OR_NULL(n) (PG_ARGISNULL(n) ? NULL : PG_GETARG_TEXT_PP(n))
+
 PG_FUNCTION_INFO_V1(um_create_user);
 Datum
 um_create_user(PG_FUNCTION_ARGS)
 {
-	/* argument order: email, first_name, last_name, avatar_url, metadata, id */
-	static const int arg_field[] = {UF_EMAIL, UF_FIRST_NAME, UF_LAST_NAME,
-	UF_AVATAR_URL, UF_METADATA, UF_ID};
-	FieldValue	f[UF_COUNT];
 	ModuleCall	call;
 	Datum		result;
 
-	for (int a = 0; a < lengthof(arg_field); a++)
-	{
-		FieldValue *fv = &f[arg_field[a]];
-
-		fv->present = true;
-		fv->isnull = PG_ARGISNULL(a);
-		fv->value = fv->isnull ? (Datum) 0 : PG_GETARG_DATUM(a);
-	}
-	validate_new_user(f);
-
 	BeginModuleCall(&call);
-	result = RowAsComposite(fcinfo, &call, create_users_rows(f, 1), 0);
+	result = RowAsComposite(fcinfo, &call,
+							CreateUser(TEXT_ARG_OR_NULL(0), TEXT_ARG_OR_NULL(1), TEXT_ARG_OR_NULL(2),
+									   TEXT_ARG_OR_NULL(3),
+									   PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4),
+									   TEXT_ARG_OR_NULL(5)),
+							0);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
 }
@@ -343,7 +353,7 @@ um_update_users(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	BeginModuleCall(&call);
-	UpdateEntities(&user_table, fcinfo, rows, n, UF_COUNT, UF_ID, UF_EMAIL);
+	UpdateEntities(&user_table, fcinfo, &call, rows, n, UF_COUNT, UF_ID, UF_EMAIL);
 	EndModuleCall(&call);
 	return (Datum) 0;
 }
