@@ -17,10 +17,8 @@
 
 /* ---- module.c: settings ---- */
 extern const uint8 *SigningKey(size_t *len);
-extern char *um_jwt_secret;
 extern int	um_invite_valid_duration;
 extern bool um_notify;
-extern bool um_preloaded;
 
 /* ---- ulid.c: ids ---- */
 #define ULID_LEN 26
