@@ -268,6 +268,8 @@ append_q_filter(StringInfo sql, const EntityTable *table, JsonbValue *v, QueryPa
 									   PointerGetDatum(cstring_to_text_with_len(pattern.data, pattern.len)),
 									   false));
 	}
+	if (words > 0)
+		params->custom_plan = true;
 	return words > 0;
 }
 

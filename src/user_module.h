@@ -94,6 +94,7 @@ typedef struct EntityTable
 
 typedef struct QueryParams
 {
+	bool		custom_plan;	/* selectivity depends on the values (q) */
 	int			n;
 	Oid			types[MAX_QUERY_PARAMS];
 	Datum		values[MAX_QUERY_PARAMS];
@@ -124,7 +125,7 @@ typedef struct SpiRows
 extern void BeginModuleCall(ModuleCall *call);
 extern void EndModuleCall(ModuleCall *call);
 extern SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
-extern SPIPlanPtr PlanForQuery(const char *sql, int nargs, const Oid *argtypes);
+extern SPIPlanPtr PlanForQuery(const char *sql, const QueryParams *params);
 extern SpiRows RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls,
 					   bool read_only, int expected);
 extern Datum RowColumn(SpiRows rows, uint64 row, int column, bool *isnull);

@@ -528,7 +528,7 @@ um_list_users(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	BeginModuleCall(&call);
-	ReturnRows(fcinfo, RunPlan(PlanForQuery(sql.data, params.n, params.types),
+	ReturnRows(fcinfo, RunPlan(PlanForQuery(sql.data, &params),
 							   params.values, params.nulls, true, SPI_OK_SELECT));
 	EndModuleCall(&call);
 	return (Datum) 0;
@@ -548,7 +548,7 @@ um_count_users(PG_FUNCTION_ARGS)
 	build_user_query(&sql, "pg_catalog.count(*)", fcinfo, 0, 1, &params);
 
 	BeginModuleCall(&call);
-	rows = RunPlan(PlanForQuery(sql.data, params.n, params.types),
+	rows = RunPlan(PlanForQuery(sql.data, &params),
 				   params.values, params.nulls, true, SPI_OK_SELECT);
 	count = DatumGetInt64(RowColumn(rows, 0, 1, &isnull));
 	EndModuleCall(&call);
