@@ -380,7 +380,7 @@ AppendOrderBy(StringInfo sql, const EntityTable *table, const char *order_by)
 
 	appendStringInfoString(sql, " ORDER BY ");
 
-	while (p != NULL && *p != '\0')
+	while (p != NULL)
 	{
 		const char *end = strchr(p, ',');
 		int			len = end ? end - p : strlen(p);
