@@ -78,6 +78,8 @@ static const int user_change_columns[] = {
 static EntityPlans user_plans;
 
 static const EntityTable user_table = {
+	.name = "user",
+	.primary_key = "user_pkey",
 	.relation = "user_module.\"user\"",
 	.entity = "user",
 	.columns = user_columns,
