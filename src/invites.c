@@ -88,6 +88,8 @@ static void return_invite_rows(FunctionCallInfo fcinfo, ModuleCall *call, SpiRow
 static EntityPlans invite_plans;
 
 static const EntityTable invite_table = {
+	.name = "invite",
+	.primary_key = "invite_pkey",
 	.relation = "user_module.invite",
 	.entity = "invite",
 	.columns = invite_columns,

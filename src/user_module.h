@@ -84,7 +84,6 @@ typedef struct EntityColumn
 /* Plans kept per backend for the statements entity.c runs on a table. */
 typedef struct EntityPlans
 {
-	SPIPlanPtr	fetch;
 	SPIPlanPtr	lock;
 	SPIPlanPtr	update;
 	SPIPlanPtr	hard_delete;
@@ -114,6 +113,8 @@ typedef struct SpiRows
  */
 typedef struct EntityTable
 {
+	const char *name;			/* table name in schema user_module */
+	const char *primary_key;	/* its primary key index */
 	const char *relation;		/* schema-qualified, quoted where needed */
 	const char *entity;			/* "user", "invite": messages, event names */
 	const EntityColumn *columns;
