@@ -61,21 +61,25 @@ b64url_encode(StringInfo out, const uint8 *data, size_t len)
 	}
 }
 
-static int
-b64url_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
+/* The value of each base64url character, -1 for everything else. */
+static const int8 b64url_values[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, -1,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
+	-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
+	-1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
 
 /*
  * Strict decoding: only the URL alphabet, no padding, no impossible length,
@@ -85,29 +89,52 @@ b64url_value(char c)
 int
 Base64UrlDecode(const char *in, int len, uint8 *out)
 {
-	uint32		acc = 0;
-	int			bits = 0;
+	const unsigned char *s = (const unsigned char *) in;
 	int			n = 0;
+	int			i = 0;
+	int			invalid = 0;
+	int			rest = len % 4;
 
-	if (len % 4 == 1)
+	if (rest == 1)
 		return -1;
-	for (int i = 0; i < len; i++)
+	/* whole groups: 4 characters, 3 bytes */
+	for (; i + 4 <= len; i += 4)
 	{
-		int			v = b64url_value(in[i]);
+		int			a = b64url_values[s[i]];
+		int			b = b64url_values[s[i + 1]];
+		int			c = b64url_values[s[i + 2]];
+		int			d = b64url_values[s[i + 3]];
+		uint32		v = ((uint32) a << 18) | ((uint32) b << 12) | ((uint32) c << 6) | (uint32) d;
 
-		if (v < 0)
+		invalid |= a | b | c | d;
+		out[n++] = (uint8) (v >> 16);
+		out[n++] = (uint8) (v >> 8);
+		out[n++] = (uint8) v;
+	}
+	if (invalid < 0)
+		return -1;
+	/* the tail: 2 characters carry 1 byte (4 unused bits), 3 carry 2 (2 unused) */
+	if (rest >= 2)
+	{
+		int			a = b64url_values[s[i]];
+		int			b = b64url_values[s[i + 1]];
+		int			c = (rest == 3) ? b64url_values[s[i + 2]] : 0;
+
+		if ((a | b | c) < 0)
 			return -1;
-		acc = (acc << 6) | v;
-		bits += 6;
-		if (bits >= 8)
+		out[n++] = (uint8) ((a << 2) | (b >> 4));
+		if (rest == 2)
 		{
-			bits -= 8;
-			out[n++] = (uint8) (acc >> bits);
+			if ((b & 0x0f) != 0)
+				return -1;
+		}
+		else
+		{
+			out[n++] = (uint8) (((b & 0x0f) << 4) | (c >> 2));
+			if ((c & 0x03) != 0)
+				return -1;
 		}
 	}
-	/* leftover bits (2 or 4) are padding and must be zero */
-	if (bits > 0 && (acc & ((1 << bits) - 1)) != 0)
-		return -1;
 	return n;
 }
 
