@@ -268,6 +268,8 @@ append_q_filter(StringInfo sql, const EntityTable *table, JsonbValue *v, QueryPa
 									   PointerGetDatum(cstring_to_text_with_len(pattern.data, pattern.len)),
 									   false));
 	}
+	if (words > 0)
+		params->custom_plan = true;
 	return words > 0;
 }
 
@@ -378,7 +380,7 @@ AppendOrderBy(StringInfo sql, const EntityTable *table, const char *order_by)
 
 	appendStringInfoString(sql, " ORDER BY ");
 
-	while (p != NULL && *p != '\0')
+	while (p != NULL)
 	{
 		const char *end = strchr(p, ',');
 		int			len = end ? end - p : strlen(p);

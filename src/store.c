@@ -93,26 +93,35 @@ EndModuleCall(ModuleCall *call)
 		elog(ERROR, "SPI_finish failed");
 }
 
+static SPIPlanPtr
+prepare_and_keep(const char *sql, int nargs, const Oid *argtypes, int cursor_options)
+{
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, (Oid *) argtypes, cursor_options);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "SPI_keepplan failed");
+	return plan;
+}
+
 /* A plan prepared once per backend for a fixed statement. */
 SPIPlanPtr
 KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 {
 	if (*slot == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, (Oid *) argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		*slot = plan;
-	}
+		*slot = prepare_and_keep(sql, nargs, argtypes, 0);
 	return *slot;
 }
 
-/* A plan for a generated statement, kept per distinct SQL text. */
+/*
+ * A plan for a statement filters.c generated, kept per distinct SQL text.
+ * Where selectivity depends on the values (q patterns: a rare word wants the
+ * trigram index, a common one a walk in id order), each execution is planned
+ * for its own values.
+ */
 SPIPlanPtr
-PlanForQuery(const char *sql, int nargs, const Oid *argtypes)
+PlanForQuery(const char *sql, const QueryParams *params)
 {
 	QueryPlanEntry *entry = NULL;
 
@@ -127,10 +136,10 @@ PlanForQuery(const char *sql, int nargs, const Oid *argtypes)
 
 	if (entry == NULL)
 	{
-		SPIPlanPtr	plan = NULL;
-
 		/* prepare first: if that fails, the cache is untouched */
-		KeptPlan(&plan, sql, nargs, argtypes);
+		SPIPlanPtr	plan = prepare_and_keep(sql, params->n, params->types,
+											params->custom_plan ? CURSOR_OPT_CUSTOM_PLAN : 0);
+
 		if (plan_cache_size < MAX_CACHED_PLANS)
 			entry = &plan_cache[plan_cache_size++];
 		else

@@ -72,6 +72,7 @@ typedef enum ColumnKind
 	COL_TEXT_CI,				/* same, compared case-insensitively */
 	COL_TIME,					/* filter by {"$gt": ...} operators */
 	COL_BOOL,					/* filter by true/false */
+	COL_METADATA,				/* order only; updates merge into it */
 	COL_OTHER					/* order only */
 } ColumnKind;
 
@@ -81,19 +82,48 @@ typedef struct EntityColumn
 	ColumnKind	kind;
 } EntityColumn;
 
+/* Plans kept per backend for the statements entity.c runs on a table. */
+typedef struct EntityPlans
+{
+	SPIPlanPtr	fetch;
+	SPIPlanPtr	lock;
+	SPIPlanPtr	update;
+	SPIPlanPtr	hard_delete;
+	SPIPlanPtr	soft_delete;
+	SPIPlanPtr	restore;
+} EntityPlans;
+
+/* The rows one SPI statement returned; valid until EndModuleCall. */
+typedef struct SpiRows
+{
+	SPITupleTable *table;
+	uint64		count;
+} SpiRows;
+
+/*
+ * A table the module manages: users or invites. columns are the table's
+ * leading columns in table order (what filters and order_by may name);
+ * change_columns are the column numbers update_* may set.
+ */
 typedef struct EntityTable
 {
 	const char *relation;		/* schema-qualified, quoted where needed */
-	const char *entity;			/* "user", "invite": for messages */
+	const char *entity;			/* "user", "invite": messages, event names */
 	const EntityColumn *columns;
 	int			ncolumns;
 	const char *search_expr;	/* what q words are matched against */
+	const int  *change_columns;
+	int			nchange_columns;
+	/* appends rows of this table to the set a function returns */
+	void		(*return_rows) (FunctionCallInfo fcinfo, SpiRows rows);
+	EntityPlans *plans;
 } EntityTable;
 
 #define MAX_QUERY_PARAMS 64
 
 typedef struct QueryParams
 {
+	bool		custom_plan;	/* selectivity depends on the values (q) */
 	int			n;
 	Oid			types[MAX_QUERY_PARAMS];
 	Datum		values[MAX_QUERY_PARAMS];
@@ -114,17 +144,10 @@ typedef struct ModuleCall
 	int			saved_sec_context;
 } ModuleCall;
 
-/* The rows one statement returned; valid until EndModuleCall. */
-typedef struct SpiRows
-{
-	SPITupleTable *table;
-	uint64		count;
-} SpiRows;
-
 extern void BeginModuleCall(ModuleCall *call);
 extern void EndModuleCall(ModuleCall *call);
 extern SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
-extern SPIPlanPtr PlanForQuery(const char *sql, int nargs, const Oid *argtypes);
+extern SPIPlanPtr PlanForQuery(const char *sql, const QueryParams *params);
 extern SpiRows RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls,
 					   bool read_only, int expected);
 extern Datum RowColumn(SpiRows rows, uint64 row, int column, bool *isnull);
@@ -132,6 +155,23 @@ extern Datum RowsColumnArray(SpiRows rows, int column, Oid elemtype);
 extern Datum RowAsComposite(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows, uint64 row);
 extern void ReturnRows(FunctionCallInfo fcinfo, SpiRows rows);
 extern void ReturnColumn(FunctionCallInfo fcinfo, SpiRows rows, int column);
+
+/* ---- entity.c: what users and invites share ---- */
+extern int	ParseJsonObjects(const EntityTable *t, Jsonb *objects, const FieldSpec *specs,
+							 int nspecs, FieldValue **out);
+extern SpiRows FetchEntity(const EntityTable *t, text *id, bool with_deleted);
+extern SpiRows ListEntities(const EntityTable *t, FunctionCallInfo fcinfo);
+extern int64 CountEntities(const EntityTable *t, FunctionCallInfo fcinfo);
+extern bool ApplyChanges(const EntityTable *t, text *id, FieldValue *changes,
+						 SpiRows *result, bool *changed);
+extern void UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows,
+						   int n, int stride, int id_field, int changes_field);
+extern void ReportMissing(const EntityTable *t, text **ids, int n);
+extern void DeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);
+extern void SoftDeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);
+extern void RestoreEntities(const EntityTable *t, FunctionCallInfo fcinfo);
+extern void RequireArgument(FunctionCallInfo fcinfo, int argno, const char *name);
+extern char *ClippedText(text *t);
 
 /* ---- events.c: the outbox ---- */
 extern void EmitEvents(const char *name, Datum entity_ids);
