@@ -257,6 +257,8 @@ SELECT public.expect_error($$SELECT user_module.list_users('{"nope":"x"}')$$, '2
 SELECT public.expect_error($$SELECT user_module.list_users('{"ID":"f01"}')$$, '22023');
 SELECT public.expect_error($$SELECT user_module.list_users('{"avatar_url":"x"}')$$, '22023');
 SELECT public.expect_error($$SELECT user_module.list_users('{"metadata":{}}')$$, '22023');
+SELECT public.expect_error($$SELECT user_module.list_users('{"metadata":true}')$$, '22023');
+SELECT public.expect_error($$SELECT user_module.count_users('{"metadata":false}')$$, '22023');
 SELECT public.expect_error($$SELECT user_module.list_users('{"$and":[{"id":"f01"}]}')$$, '22023');
 SELECT public.expect_error($$SELECT user_module.list_users('{"$or":[{"id":"f01"}]}')$$, '22023');
 SELECT public.expect_error($$SELECT user_module.list_users('{"id = id OR true --":"x"}')$$, '22023');

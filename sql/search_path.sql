@@ -74,7 +74,7 @@ SELECT lower('ABC') AS lower, 'a'::text = 'b'::text AS equal, 'a'::text || 'b'::
 SELECT x FROM unnest(ARRAY['a', 'b']) x;
 SELECT count(*) FROM "user";
 RESET search_path;
-SELECT what, called_by, count(*) FROM hostile.log GROUP BY what, called_by ORDER BY what;
+SELECT what, count(*) FROM hostile.log GROUP BY what ORDER BY what;
 TRUNCATE hostile.log;
 
 ------------------------------------------------------------------------------
@@ -263,7 +263,7 @@ SELECT r.run,
 (SELECT run, step, n, out FROM public.sp_results WHERE run <> 'reference'
  EXCEPT SELECT r.run, s.step, s.n, s.out FROM public.sp_results s, (SELECT DISTINCT run FROM public.sp_results) r WHERE s.run = 'reference')
 ORDER BY 1, 2, 3;
-SELECT what, called_by, count(*) FROM hostile.log GROUP BY what, called_by ORDER BY what;
+SELECT what, count(*) FROM hostile.log GROUP BY what ORDER BY what;
 SELECT id, email FROM hostile."user";
 SELECT id, name, entity_id FROM hostile.event;
 SELECT id, email FROM pg_temp."user";
