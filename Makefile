@@ -8,7 +8,7 @@ PG_CPPFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-
 
 # pg_regress files live in sql/ and expected/; isolation specs in test/specs
 REGRESS      = setup users users_errors metadata filters events privileges search_path robustness
-ISOLATION    = email_race restore_race
+ISOLATION    = email_race restore_race claim_race notify
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
                --load-extension=pg_trgm --load-extension=user_module
 
