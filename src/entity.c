@@ -71,7 +71,7 @@ RequireArgument(FunctionCallInfo fcinfo, int argno, const char *name)
 char *
 ClippedText(text *t)
 {
-	return pnstrdup(VARDATA_ANY(t), pg_mbcliplen(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 64));
+	return pnstrdup(VARDATA_ANY(t), pg_mbcharcliplen(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 64));
 }
 
 /* ---------------------------------------------------------------- input */
@@ -431,11 +431,18 @@ UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call,
 			   PointerGetDatum(construct_array(changed_ids, nchanged, TEXTOID, -1, false, TYPALIGN_INT)));
 }
 
-/* P0002 naming every missing id. */
+/* P0002 naming every missing id, each once. */
 void
 ReportMissing(const EntityTable *t, text **ids, int n)
 {
 	StringInfoData list;
+	Datum	   *unique = palloc(sizeof(Datum) * n);
+
+	for (int i = 0; i < n; i++)
+		unique[i] = PointerGetDatum(ids[i]);
+	n = UniqueTextsInOrder(unique, n);
+	for (int i = 0; i < n; i++)
+		ids[i] = DatumGetTextPP(unique[i]);
 
 	if (n == 1)
 		ereport(ERROR,

@@ -245,8 +245,7 @@ validate_new_invite(FieldValue *f)
 		f[IF_ID].isnull = false;
 		f[IF_ID].value = PointerGetDatum(NewEntityId("invite"));
 	}
-	if (f[IF_METADATA].present && !f[IF_METADATA].isnull)
-		CheckMetadata(DatumGetJsonbP(f[IF_METADATA].value));
+	NormalizeMetadata(&f[IF_METADATA]);
 }
 
 /* 23505 if a live user has the email of one of the invites. */

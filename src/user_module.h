@@ -57,7 +57,7 @@ extern void ParseJsonObjectFields(JsonbContainer *object, const FieldSpec *specs
 extern text *NormalizeEmail(text *raw);
 extern void CheckEntityId(text *id);
 extern void CheckName(text *value, const char *field);
-extern void CheckMetadata(Jsonb *metadata);
+extern void NormalizeMetadata(FieldValue *f);
 extern Jsonb *MergeMetadata(Jsonb *current, Jsonb *patch);
 extern bool JsonbEqual(Jsonb *a, Jsonb *b);
 extern int	UniqueTextsInOrder(Datum *values, int n);

@@ -127,8 +127,7 @@ validate_new_user(FieldValue *f)
 	}
 	CheckName(field_text(&f[UF_FIRST_NAME]), "first_name");
 	CheckName(field_text(&f[UF_LAST_NAME]), "last_name");
-	if (f[UF_METADATA].present && !f[UF_METADATA].isnull)
-		CheckMetadata(DatumGetJsonbP(f[UF_METADATA].value));
+	NormalizeMetadata(&f[UF_METADATA]);
 }
 
 /* Normalizes and checks the fields an update sets. */

@@ -43,6 +43,18 @@ um_private_tree() {
 	trap um_stop_cluster EXIT
 }
 
+# Installs Debian packages for a command only when the command is missing: a
+# machine may have it from elsewhere (Node.js from NodeSource ships its own npm,
+# which Debian's npm package conflicts with).
+um_require_command() {
+	local cmd=$1
+	shift
+	command -v "$cmd" >/dev/null 2>&1 && return 0
+	um_log "installing $*"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 um_build() {
 	um_log "building user_module into a private PostgreSQL tree ($UM_PGROOT)"
 	make -C "$UM_ROOT" -s clean >/dev/null
