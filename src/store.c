@@ -6,14 +6,19 @@
  * The SQL functions are SECURITY INVOKER: EXECUTE grants decide who may call
  * what, and the caller stays visible to the C code. Around its own statements
  * the C code then switches to the owner of the extension's tables (as pg_cron
- * and ri_triggers.c do), so callers need no privileges on the tables. On
- * error, transaction or subtransaction abort restores the user id.
+ * and ri_triggers.c do), so callers need no privileges on the tables, and pins
+ * the search path to pg_catalog alone (no pg_temp), so that nothing a caller
+ * plants in a schema of its own can capture a name, even where the statement
+ * text forgot to qualify one. Pinning in C costs a list push; a SET clause on
+ * the functions would cost a GUC save and restore on every call. On error,
+ * (sub)transaction abort restores both the user id and the search path.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -82,16 +87,21 @@ BeginModuleCall(ModuleCall *call)
 {
 	Oid			owner = extension_owner();
 
+	OverrideSearchPath pinned = {0};
+
 	call->caller_cxt = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	GetUserIdAndSecContext(&call->saved_user, &call->saved_sec_context);
 	SetUserIdAndSecContext(owner, call->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	pinned.schemas = list_make1_oid(PG_CATALOG_NAMESPACE);
+	PushOverrideSearchPath(&pinned);
 }
 
 void
 EndModuleCall(ModuleCall *call)
 {
+	PopOverrideSearchPath();
 	SetUserIdAndSecContext(call->saved_user, call->saved_sec_context);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
