@@ -23,6 +23,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -63,23 +64,77 @@ static const UniqueMessage unique_messages[] = {
 	"Emails are unique among live invites, compared case-insensitively."},
 };
 
+/*
+ * Catalog facts every call needs (the schema, the tables, their owner) are
+ * looked up once and kept until pg_class or pg_namespace changes, e.g. by
+ * DROP and CREATE EXTENSION in the same session.
+ */
+static uint64 catalog_generation = 1;
+static bool callbacks_registered = false;
+static CachedOid owner_of_tables;
+
+static void
+forget_catalog_facts(Datum arg, int cacheid, uint32 hashvalue)
+{
+	catalog_generation++;
+}
+
+static Oid
+module_namespace(void)
+{
+	static CachedOid nsp;
+
+	if (!callbacks_registered)
+	{
+		CacheRegisterSyscacheCallback(RELOID, forget_catalog_facts, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, forget_catalog_facts, (Datum) 0);
+		callbacks_registered = true;
+	}
+	if (nsp.generation != catalog_generation)
+	{
+		nsp.oid = get_namespace_oid("user_module", false);
+		nsp.generation = catalog_generation;
+	}
+	return nsp.oid;
+}
+
+/* The OID of user_module.<name>, a table or index of the extension. */
+Oid
+ModuleRelation(CachedOid *slot, const char *name)
+{
+	Oid			nsp = module_namespace();
+
+	if (slot->generation != catalog_generation)
+	{
+		slot->oid = get_relname_relid(name, nsp);
+		if (!OidIsValid(slot->oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("relation user_module.%s is missing", name),
+					 errhint("Drop and create the extension user_module again.")));
+		slot->generation = catalog_generation;
+	}
+	return slot->oid;
+}
+
 /* The role that owns user_module."user", i.e. the extension's owner. */
 static Oid
 extension_owner(void)
 {
-	Oid			nsp = get_namespace_oid("user_module", false);
-	Oid			relid = get_relname_relid("user", nsp);
-	HeapTuple	tuple;
-	Oid			owner;
+	static CachedOid user_table;
+	Oid			relid = ModuleRelation(&user_table, "user");
 
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension user_module is not installed in this database")));
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
+	if (owner_of_tables.generation != catalog_generation)
+	{
+		HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "cache lookup failed for relation %u", relid);
+		owner_of_tables.oid = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+		owner_of_tables.generation = catalog_generation;
+		ReleaseSysCache(tuple);
+	}
+	return owner_of_tables.oid;
 }
 
 void
