@@ -152,9 +152,10 @@ SELECT pg_catalog.pg_extension_config_dump('user_module.event', '');
 SELECT pg_catalog.pg_extension_config_dump('user_module.event_id_seq', '');
 
 ------------------------------------------------------------------------------
--- Functions. All are SECURITY INVOKER with a pinned search_path: the C code
--- checks nothing the EXECUTE grant already decides, then runs its statements as
--- the extension owner (src/store.c), so callers need no table privileges.
+-- Functions. All are SECURITY INVOKER: the EXECUTE grants decide who may call
+-- what. The C code then runs its statements as the extension owner, with the
+-- search path pinned to pg_catalog (src/store.c), so callers need no table
+-- privileges and objects in a caller's schemas cannot capture a name.
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION user_module.create_user(
@@ -166,20 +167,17 @@ CREATE FUNCTION user_module.create_user(
 	id text DEFAULT NULL)
 RETURNS user_module."user"
 AS 'MODULE_PATHNAME', 'um_create_user'
-LANGUAGE C VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION user_module.create_users(users jsonb)
 RETURNS SETOF user_module."user"
 AS 'MODULE_PATHNAME', 'um_create_users'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.retrieve_user(id text, with_deleted boolean DEFAULT false)
 RETURNS user_module."user"
 AS 'MODULE_PATHNAME', 'um_retrieve_user'
-LANGUAGE C STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE FUNCTION user_module.list_users(
 	filters jsonb DEFAULT '{}',
@@ -189,62 +187,52 @@ CREATE FUNCTION user_module.list_users(
 	with_deleted boolean DEFAULT false)
 RETURNS SETOF user_module."user"
 AS 'MODULE_PATHNAME', 'um_list_users'
-LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20;
 
 CREATE FUNCTION user_module.count_users(filters jsonb DEFAULT '{}', with_deleted boolean DEFAULT false)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'um_count_users'
-LANGUAGE C STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE FUNCTION user_module.update_user(id text, changes jsonb)
 RETURNS user_module."user"
 AS 'MODULE_PATHNAME', 'um_update_user'
-LANGUAGE C VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION user_module.update_users(users jsonb)
 RETURNS SETOF user_module."user"
 AS 'MODULE_PATHNAME', 'um_update_users'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.delete_users(ids text[])
 RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'um_delete_users'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.soft_delete_users(ids text[])
 RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'um_soft_delete_users'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.restore_users(ids text[])
 RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'um_restore_users'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.create_invite(email text, metadata jsonb DEFAULT NULL, id text DEFAULT NULL)
 RETURNS user_module.invite_with_token
 AS 'MODULE_PATHNAME', 'um_create_invite'
-LANGUAGE C VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION user_module.create_invites(invites jsonb)
 RETURNS SETOF user_module.invite_with_token
 AS 'MODULE_PATHNAME', 'um_create_invites'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.retrieve_invite(id text, with_deleted boolean DEFAULT false)
 RETURNS user_module.invite_with_token
 AS 'MODULE_PATHNAME', 'um_retrieve_invite'
-LANGUAGE C STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE FUNCTION user_module.list_invites(
 	filters jsonb DEFAULT '{}',
@@ -254,56 +242,47 @@ CREATE FUNCTION user_module.list_invites(
 	with_deleted boolean DEFAULT false)
 RETURNS SETOF user_module.invite_with_token
 AS 'MODULE_PATHNAME', 'um_list_invites'
-LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20;
 
 CREATE FUNCTION user_module.count_invites(filters jsonb DEFAULT '{}', with_deleted boolean DEFAULT false)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'um_count_invites'
-LANGUAGE C STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE FUNCTION user_module.update_invite(id text, changes jsonb)
 RETURNS user_module.invite_with_token
 AS 'MODULE_PATHNAME', 'um_update_invite'
-LANGUAGE C VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION user_module.update_invites(invites jsonb)
 RETURNS SETOF user_module.invite_with_token
 AS 'MODULE_PATHNAME', 'um_update_invites'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.delete_invites(ids text[])
 RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'um_delete_invites'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.soft_delete_invites(ids text[])
 RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'um_soft_delete_invites'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.restore_invites(ids text[])
 RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'um_restore_invites'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.refresh_invite_tokens(ids text[])
 RETURNS SETOF user_module.invite_with_token
 AS 'MODULE_PATHNAME', 'um_refresh_invite_tokens'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.validate_invite_token(token text)
 RETURNS user_module.invite_with_token
 AS 'MODULE_PATHNAME', 'um_validate_invite_token'
-LANGUAGE C STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE FUNCTION user_module.accept_invite(
 	token text,
@@ -313,14 +292,12 @@ CREATE FUNCTION user_module.accept_invite(
 	metadata jsonb DEFAULT NULL)
 RETURNS user_module."user"
 AS 'MODULE_PATHNAME', 'um_accept_invite'
-LANGUAGE C VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION user_module.claim_events(max integer DEFAULT 100)
 RETURNS SETOF user_module.event
 AS 'MODULE_PATHNAME', 'um_claim_events'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
 
 ------------------------------------------------------------------------------
 -- Privileges: deny by default, then one grant per purpose.

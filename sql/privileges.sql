@@ -16,7 +16,8 @@ SELECT id FROM user_module.create_users('[{"id":"p1","email":"p1@priv.test","fir
 SELECT user_module.soft_delete_users(ARRAY['p2']) AS soft_deleted;
 
 ------------------------------------------------------------------------------
--- The catalog: no PUBLIC grants, SECURITY INVOKER, pinned search_path
+-- The catalog: no PUBLIC grants, SECURITY INVOKER, no SET clause (the C code
+-- pins the search path itself; search_path.sql proves it holds)
 ------------------------------------------------------------------------------
 
 SELECT p.oid::regprocedure AS function, p.prosecdef AS security_definer, p.proconfig
@@ -100,6 +101,8 @@ SELECT what, public.expect_error(stmt, '42501') FROM public.direct ORDER BY what
 SELECT public.expect_error($$SELECT user_module.create_user('p1@priv.test')$$, '23505');
 SELECT public.expect_error($$SELECT user_module.update_users('[{"id":"nope"}]')$$, 'P0002');
 SELECT current_user, session_user = current_user AS is_session_user;
+-- and the caller's search path too
+SELECT current_schemas(false);
 SELECT public.expect_error($$SELECT count(*) FROM user_module."user"$$, '42501');
 DO $$
 BEGIN

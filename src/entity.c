@@ -196,8 +196,7 @@ column_number(const EntityTable *t, const char *name)
 SpiRows
 FetchEntity(const EntityTable *t, text *id, bool with_deleted)
 {
-	Oid			nsp = get_namespace_oid("user_module", false);
-	Relation	rel = table_open(get_relname_relid(t->name, nsp), AccessShareLock);
+	Relation	rel = table_open(ModuleRelation(&t->plans->table, t->name), AccessShareLock);
 	SPITupleTable *table = palloc0(sizeof(SPITupleTable));
 	SpiRows		rows = {table, 0};
 	ScanKeyData key;
@@ -206,7 +205,7 @@ FetchEntity(const EntityTable *t, text *id, bool with_deleted)
 
 	/* id is column 1 of every table, collation "C" like ScanKeyInit's */
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(id));
-	scan = systable_beginscan(rel, get_relname_relid(t->primary_key, nsp), true,
+	scan = systable_beginscan(rel, ModuleRelation(&t->plans->primary_key, t->primary_key), true,
 							  GetActiveSnapshot(), 1, &key);
 	tuple = systable_getnext(scan);
 	table->tupdesc = CreateTupleDescCopy(RelationGetDescr(rel));

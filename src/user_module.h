@@ -81,9 +81,18 @@ typedef struct EntityColumn
 	ColumnKind	kind;
 } EntityColumn;
 
-/* Plans kept per backend for the statements entity.c runs on a table. */
+/* A catalog OID looked up once, valid while its generation is current. */
+typedef struct CachedOid
+{
+	uint64		generation;
+	Oid			oid;
+} CachedOid;
+
+/* Plans and OIDs kept per backend for what entity.c does with a table. */
 typedef struct EntityPlans
 {
+	CachedOid	table;
+	CachedOid	primary_key;
 	SPIPlanPtr	lock;
 	SPIPlanPtr	update;
 	SPIPlanPtr	hard_delete;
@@ -145,6 +154,7 @@ extern void AppendOrderBy(StringInfo sql, const EntityTable *table, const char *
 
 /* ---- store.c: SPI, kept plans, running as the extension owner ---- */
 
+extern Oid	ModuleRelation(CachedOid *slot, const char *name);
 extern void BeginModuleCall(ModuleCall *call);
 extern void EndModuleCall(ModuleCall *call);
 extern SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
