@@ -505,6 +505,7 @@ void
 RestoreEntities(const EntityTable *t, FunctionCallInfo fcinfo)
 {
 	change_by_ids(t, fcinfo, &t->plans->restore, "UPDATE",
-				  "SET deleted_at = NULL, updated_at = pg_catalog.now() "
-				  "WHERE deleted_at IS NOT NULL AND", "restored");
+				  psprintf("SET deleted_at = NULL, updated_at = pg_catalog.now() "
+						   "WHERE deleted_at IS NOT NULL AND %s AND", t->restorable),
+				  "restored");
 }

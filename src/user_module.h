@@ -131,6 +131,7 @@ typedef struct EntityTable
 	const char *search_expr;	/* what q words are matched against */
 	const int  *change_columns;
 	int			nchange_columns;
+	const char *restorable;		/* what a deleted row must meet to be restored */
 	/* appends rows of this table to the set a function returns */
 	void		(*return_rows) (FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows);
 	EntityPlans *plans;

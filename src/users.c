@@ -93,6 +93,7 @@ static const EntityTable user_table = {
 	.search_expr = USER_SEARCH_EXPR,
 	.change_columns = user_change_columns,
 	.nchange_columns = lengthof(user_change_columns),
+	.restorable = "true",
 	.return_rows = return_user_rows,
 	.plans = &user_plans,
 };
