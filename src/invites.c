@@ -432,8 +432,6 @@ um_update_invite(PG_FUNCTION_ARGS)
 	FieldValue	f[IF_COUNT] = {0};
 	text	   *id;
 	ModuleCall	call;
-	SpiRows		rows;
-	bool		changed;
 	Datum		result;
 
 	RequireArgument(fcinfo, 0, "id");
@@ -443,11 +441,7 @@ um_update_invite(PG_FUNCTION_ARGS)
 						  f + IF_METADATA, "changes");
 
 	BeginModuleCall(&call);
-	if (!ApplyChanges(&invite_table, id, f + IF_METADATA, &rows, &changed))
-		ReportMissing(&invite_table, &id, 1);
-	if (changed)
-		EmitEvents("invite.updated", RowsColumnArray(rows, ICOL_ID, TEXTOID));
-	result = invite_result(fcinfo, &call, rows, NULL);
+	result = invite_result(fcinfo, &call, UpdateEntity(&invite_table, id, f + IF_METADATA), NULL);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
 }
@@ -459,23 +453,10 @@ um_update_invites(PG_FUNCTION_ARGS)
 	int			stride = lengthof(invite_update_fields);
 	FieldValue *rows;
 	int			n;
-	ModuleCall	call;
 
 	RequireArgument(fcinfo, 0, "invites");
 	n = ParseJsonObjects(&invite_table, PG_GETARG_JSONB_P(0), invite_update_fields, stride, &rows);
-	for (int i = 0; i < n; i++)
-	{
-		if (!rows[i * stride].present || rows[i * stride].isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("each invite to update needs an id"),
-					 errcontext("element %d of invites", i)));
-	}
-
-	InitMaterializedSRF(fcinfo, 0);
-	BeginModuleCall(&call);
-	UpdateEntities(&invite_table, fcinfo, &call, rows, n, stride, 0, 1);
-	EndModuleCall(&call);
+	UpdateEntities(&invite_table, fcinfo, rows, n, stride, 0, 1);
 	return (Datum) 0;
 }
 
