@@ -202,6 +202,7 @@ append_time_filter(StringInfo sql, const EntityColumn *col, JsonbValue *v, Query
 		Assert(tok == WJB_VALUE);
 		if (any)
 			appendStringInfoString(sql, " AND ");
+		params->custom_plan = true;
 		appendStringInfo(sql, "%s %s $%d::pg_catalog.timestamptz", col->name, op->sql,
 						 AddQueryParam(params, TIMESTAMPTZOID,
 									   parse_timestamptz(&val, col->name), false));

@@ -186,8 +186,11 @@ KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 /*
  * A plan for a statement filters.c generated, kept per distinct SQL text.
  * Where selectivity depends on the values (q patterns: a rare word wants the
- * trigram index, a common one a walk in id order), each execution is planned
- * for its own values.
+ * trigram index, a common one a walk in id order; time ranges), each
+ * execution is planned for its own values. Otherwise one generic plan serves
+ * every call: left to choose, the plan cache would keep planning lookups by
+ * id or email each time, since a generic "= ANY($1)" looks costlier than the
+ * one-element array a custom plan sees.
  */
 SPIPlanPtr
 PlanForQuery(const char *sql, const QueryParams *params)
@@ -207,7 +210,8 @@ PlanForQuery(const char *sql, const QueryParams *params)
 	{
 		/* prepare first: if that fails, the cache is untouched */
 		SPIPlanPtr	plan = prepare_and_keep(sql, params->n, params->types,
-											params->custom_plan ? CURSOR_OPT_CUSTOM_PLAN : 0);
+											params->custom_plan ? CURSOR_OPT_CUSTOM_PLAN
+											: CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan_cache_size < MAX_CACHED_PLANS)
 			entry = &plan_cache[plan_cache_size++];
