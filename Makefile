@@ -7,11 +7,16 @@ DATA         = $(EXTENSION)--$(EXTVERSION).sql
 PG_CPPFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
 
 # pg_regress files live in sql/ and expected/; isolation specs in test/specs
-REGRESS      = setup users users_errors metadata filters events privileges search_path robustness
-ISOLATION    = email_race restore_race
+REGRESS      = setup users users_errors metadata filters events privileges search_path robustness \
+               invites tokens secret
+ISOLATION    = email_race restore_race claim_race notify \
+               accept_race refresh_race invite_email_race
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
                --load-extension=pg_trgm --load-extension=user_module
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies: every object depends on every header.
+$(OBJS): $(wildcard src/*.h)

@@ -1,4 +1,4 @@
-/* user_module--0.1.0.sql: users and the event outbox */
+/* user_module--0.1.0.sql: users, invites and the event outbox */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION user_module" to load this file. \quit
@@ -76,6 +76,62 @@ BEGIN
 END
 $trgm$;
 
+/*
+ * Invites. The usable token is never stored: only what identifies the current
+ * token (its jti and issue time). The C code re-derives the token with the key
+ * whenever it returns an invite, so a dump, replica or log of this table
+ * cannot be used to accept an invite.
+ */
+CREATE TABLE user_module.invite (
+	id               text COLLATE "C" NOT NULL,
+	email            text NOT NULL,
+	accepted         boolean NOT NULL DEFAULT false,
+	expires_at       timestamptz NOT NULL,
+	metadata         jsonb,
+	created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	deleted_at       timestamptz,
+	token_jti        uuid NOT NULL,
+	token_issued_at  timestamptz NOT NULL,
+	CONSTRAINT invite_pkey PRIMARY KEY (id),
+	CONSTRAINT invite_metadata_is_object
+		CHECK (metadata IS NULL OR pg_catalog.jsonb_typeof(metadata) OPERATOR(pg_catalog.=) 'object')
+);
+REVOKE ALL ON user_module.invite FROM PUBLIC;
+
+-- One live invite per case-insensitive email.
+CREATE UNIQUE INDEX invite_email_unique ON user_module.invite (pg_catalog.lower(email))
+	WHERE deleted_at IS NULL;
+CREATE INDEX invite_email_all ON user_module.invite (pg_catalog.lower(email));
+CREATE INDEX invite_expires_at ON user_module.invite (expires_at);
+CREATE INDEX invite_created_at ON user_module.invite (created_at);
+CREATE INDEX invite_updated_at ON user_module.invite (updated_at);
+CREATE INDEX invite_deleted_at ON user_module.invite (deleted_at) WHERE deleted_at IS NOT NULL;
+-- accepted => true is rare (acceptance also soft-deletes); false is most rows
+CREATE INDEX invite_accepted ON user_module.invite (id) WHERE accepted;
+DO $trgm$
+BEGIN
+	EXECUTE pg_catalog.format(
+		'CREATE INDEX invite_search ON user_module.invite USING gin (email %I.gin_trgm_ops)',
+		(SELECT n.nspname FROM pg_catalog.pg_extension e
+			JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+		  WHERE e.extname OPERATOR(pg_catalog.=) 'pg_trgm'));
+END
+$trgm$;
+
+-- What invite functions return: Medusa's InviteDTO, the token re-derived.
+CREATE TYPE user_module.invite_with_token AS (
+	id          text,
+	email       text,
+	accepted    boolean,
+	token       text,
+	expires_at  timestamptz,
+	metadata    jsonb,
+	created_at  timestamptz,
+	updated_at  timestamptz,
+	deleted_at  timestamptz
+);
+
 -- The transactional outbox: one row per entity changed, written in the same
 -- transaction as the change.
 CREATE TABLE user_module.event (
@@ -91,13 +147,15 @@ REVOKE ALL ON SEQUENCE user_module.event_id_seq FROM PUBLIC;
 
 -- pg_dump keeps the rows (and the event counter) of the data tables.
 SELECT pg_catalog.pg_extension_config_dump('user_module."user"', '');
+SELECT pg_catalog.pg_extension_config_dump('user_module.invite', '');
 SELECT pg_catalog.pg_extension_config_dump('user_module.event', '');
 SELECT pg_catalog.pg_extension_config_dump('user_module.event_id_seq', '');
 
 ------------------------------------------------------------------------------
--- Functions. All are SECURITY INVOKER with a pinned search_path: the C code
--- checks nothing the EXECUTE grant already decides, then runs its statements as
--- the extension owner (src/store.c), so callers need no table privileges.
+-- Functions. All are SECURITY INVOKER: the EXECUTE grants decide who may call
+-- what. The C code then runs its statements as the extension owner, with the
+-- search path pinned to pg_catalog (src/store.c), so callers need no table
+-- privileges and objects in a caller's schemas cannot capture a name.
 ------------------------------------------------------------------------------
 
 CREATE FUNCTION user_module.create_user(
@@ -109,20 +167,17 @@ CREATE FUNCTION user_module.create_user(
 	id text DEFAULT NULL)
 RETURNS user_module."user"
 AS 'MODULE_PATHNAME', 'um_create_user'
-LANGUAGE C VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION user_module.create_users(users jsonb)
 RETURNS SETOF user_module."user"
 AS 'MODULE_PATHNAME', 'um_create_users'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.retrieve_user(id text, with_deleted boolean DEFAULT false)
 RETURNS user_module."user"
 AS 'MODULE_PATHNAME', 'um_retrieve_user'
-LANGUAGE C STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE FUNCTION user_module.list_users(
 	filters jsonb DEFAULT '{}',
@@ -132,50 +187,117 @@ CREATE FUNCTION user_module.list_users(
 	with_deleted boolean DEFAULT false)
 RETURNS SETOF user_module."user"
 AS 'MODULE_PATHNAME', 'um_list_users'
-LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20;
 
 CREATE FUNCTION user_module.count_users(filters jsonb DEFAULT '{}', with_deleted boolean DEFAULT false)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'um_count_users'
-LANGUAGE C STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE FUNCTION user_module.update_user(id text, changes jsonb)
 RETURNS user_module."user"
 AS 'MODULE_PATHNAME', 'um_update_user'
-LANGUAGE C VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION user_module.update_users(users jsonb)
 RETURNS SETOF user_module."user"
 AS 'MODULE_PATHNAME', 'um_update_users'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.delete_users(ids text[])
 RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'um_delete_users'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.soft_delete_users(ids text[])
 RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'um_soft_delete_users'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
 
 CREATE FUNCTION user_module.restore_users(ids text[])
 RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'um_restore_users'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
+
+CREATE FUNCTION user_module.create_invite(email text, metadata jsonb DEFAULT NULL, id text DEFAULT NULL)
+RETURNS user_module.invite_with_token
+AS 'MODULE_PATHNAME', 'um_create_invite'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION user_module.create_invites(invites jsonb)
+RETURNS SETOF user_module.invite_with_token
+AS 'MODULE_PATHNAME', 'um_create_invites'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
+
+CREATE FUNCTION user_module.retrieve_invite(id text, with_deleted boolean DEFAULT false)
+RETURNS user_module.invite_with_token
+AS 'MODULE_PATHNAME', 'um_retrieve_invite'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+CREATE FUNCTION user_module.list_invites(
+	filters jsonb DEFAULT '{}',
+	skip integer DEFAULT 0,
+	take integer DEFAULT NULL,
+	order_by text DEFAULT 'id',
+	with_deleted boolean DEFAULT false)
+RETURNS SETOF user_module.invite_with_token
+AS 'MODULE_PATHNAME', 'um_list_invites'
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 20;
+
+CREATE FUNCTION user_module.count_invites(filters jsonb DEFAULT '{}', with_deleted boolean DEFAULT false)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'um_count_invites'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+CREATE FUNCTION user_module.update_invite(id text, changes jsonb)
+RETURNS user_module.invite_with_token
+AS 'MODULE_PATHNAME', 'um_update_invite'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION user_module.update_invites(invites jsonb)
+RETURNS SETOF user_module.invite_with_token
+AS 'MODULE_PATHNAME', 'um_update_invites'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
+
+CREATE FUNCTION user_module.delete_invites(ids text[])
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'um_delete_invites'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
+
+CREATE FUNCTION user_module.soft_delete_invites(ids text[])
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'um_soft_delete_invites'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
+
+CREATE FUNCTION user_module.restore_invites(ids text[])
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'um_restore_invites'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
+
+CREATE FUNCTION user_module.refresh_invite_tokens(ids text[])
+RETURNS SETOF user_module.invite_with_token
+AS 'MODULE_PATHNAME', 'um_refresh_invite_tokens'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 10;
+
+CREATE FUNCTION user_module.validate_invite_token(token text)
+RETURNS user_module.invite_with_token
+AS 'MODULE_PATHNAME', 'um_validate_invite_token'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+CREATE FUNCTION user_module.accept_invite(
+	token text,
+	first_name text DEFAULT NULL,
+	last_name text DEFAULT NULL,
+	avatar_url text DEFAULT NULL,
+	metadata jsonb DEFAULT NULL)
+RETURNS user_module."user"
+AS 'MODULE_PATHNAME', 'um_accept_invite'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 CREATE FUNCTION user_module.claim_events(max integer DEFAULT 100)
 RETURNS SETOF user_module.event
 AS 'MODULE_PATHNAME', 'um_claim_events'
-LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 100;
 
 ------------------------------------------------------------------------------
 -- Privileges: deny by default, then one grant per purpose.
@@ -195,12 +317,36 @@ GRANT EXECUTE ON FUNCTION
 	user_module.delete_users(text[]),
 	user_module.soft_delete_users(text[]),
 	user_module.restore_users(text[]),
-	user_module.claim_events(integer)
+	user_module.claim_events(integer),
+	user_module.create_invite(text, jsonb, text),
+	user_module.create_invites(jsonb),
+	user_module.retrieve_invite(text, boolean),
+	user_module.list_invites(jsonb, integer, integer, text, boolean),
+	user_module.count_invites(jsonb, boolean),
+	user_module.update_invite(text, jsonb),
+	user_module.update_invites(jsonb),
+	user_module.delete_invites(text[]),
+	user_module.soft_delete_invites(text[]),
+	user_module.restore_invites(text[]),
+	user_module.refresh_invite_tokens(text[]),
+	user_module.validate_invite_token(text),
+	user_module.accept_invite(text, text, text, text, jsonb)
 TO user_module_admin;
 
--- Readers (dashboards, reporting) look users up and nothing else.
+-- Readers (dashboards, reporting) look users and invites up; they never see a
+-- token (the C code returns token NULL to anyone not in user_module_admin).
 GRANT EXECUTE ON FUNCTION
 	user_module.retrieve_user(text, boolean),
 	user_module.list_users(jsonb, integer, integer, text, boolean),
-	user_module.count_users(jsonb, boolean)
+	user_module.count_users(jsonb, boolean),
+	user_module.retrieve_invite(text, boolean),
+	user_module.list_invites(jsonb, integer, integer, text, boolean),
+	user_module.count_invites(jsonb, boolean)
 TO user_module_reader;
+
+-- Invitees (the role an unauthenticated sign-up page uses) may only check a
+-- token and accept it.
+GRANT EXECUTE ON FUNCTION
+	user_module.validate_invite_token(text),
+	user_module.accept_invite(text, text, text, text, jsonb)
+TO user_module_invitee;

@@ -66,10 +66,11 @@ find_column(const EntityTable *table, const char *name, int len)
 	return NULL;
 }
 
+/* A caller's value as it may appear in a message: at most 64 characters. */
 static char *
 clipped(const char *s, int len)
 {
-	return pnstrdup(s, pg_mbcliplen(s, len, 64));
+	return pnstrdup(s, pg_mbcharcliplen(s, len, 64));
 }
 
 /*
@@ -319,7 +320,7 @@ AppendWhereClause(StringInfo sql, const EntityTable *table, Jsonb *filters,
 			else
 			{
 				col = find_column(table, k.val.string.val, k.val.string.len);
-				if (col == NULL || col->kind == COL_OTHER)
+				if (col == NULL || col->kind == COL_OTHER || col->kind == COL_METADATA)
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("unknown filter \"%s\" for %s",
@@ -345,7 +346,7 @@ AppendWhereClause(StringInfo sql, const EntityTable *table, Jsonb *filters,
 						added = true;
 						break;
 					default:
-						pg_unreachable();
+						elog(ERROR, "column %s cannot be filtered", col->name);
 				}
 			}
 
@@ -380,7 +381,7 @@ AppendOrderBy(StringInfo sql, const EntityTable *table, const char *order_by)
 
 	appendStringInfoString(sql, " ORDER BY ");
 
-	while (p != NULL && *p != '\0')
+	while (p != NULL)
 	{
 		const char *end = strchr(p, ',');
 		int			len = end ? end - p : strlen(p);

@@ -16,13 +16,11 @@
 #define MAX_EMAIL_LEN	254
 #define MAX_LOCAL_LEN	64
 
-/* A key as it may appear in a message: clipped, so 1 MB of key is not echoed. */
+/* A key as it may appear in a message: 64 characters, so 1 MB is not echoed. */
 static char *
 clip_for_message(const char *s, int len)
 {
-	int			clipped = pg_mbcliplen(s, len, 64);
-
-	return pnstrdup(s, clipped);
+	return pnstrdup(s, pg_mbcharcliplen(s, len, 64));
 }
 
 char *
@@ -250,10 +248,23 @@ CheckName(text *value, const char *field)
 				 errdetail("A %s has at most %d characters.", field, MAX_NAME_LEN)));
 }
 
+/*
+ * metadata given as an argument: a JSON object, or null (SQL NULL or the
+ * JSON null, which becomes SQL NULL as it does in create_users' objects).
+ */
 void
-CheckMetadata(Jsonb *metadata)
+NormalizeMetadata(FieldValue *f)
 {
-	if (metadata != NULL && !JB_ROOT_IS_OBJECT(metadata))
+	Jsonb	   *metadata;
+	JsonbValue	scalar;
+
+	if (!f->present || f->isnull)
+		return;
+	metadata = DatumGetJsonbP(f->value);
+	if (JB_ROOT_IS_SCALAR(metadata) && JsonbExtractScalar(&metadata->root, &scalar) &&
+		scalar.type == jbvNull)
+		f->isnull = true;
+	else if (!JB_ROOT_IS_OBJECT(metadata))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("metadata must be a JSON object or null")));

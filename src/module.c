@@ -18,8 +18,22 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-/* HS256 key for invite tokens; never shown to anyone but superusers */
-char	   *um_jwt_secret = NULL;
+/*
+ * HS256 key for invite tokens. The setting's visible value is always the
+ * mask: the check hook moves the key into "extra" (signing_key), so SHOW,
+ * pg_settings and the "parameter changed" line a reload logs never carry it.
+ */
+static char *um_jwt_secret = NULL;
+
+#define SECRET_MASK "********"
+
+typedef struct KeyBytes
+{
+	size_t		len;
+	uint8		bytes[FLEXIBLE_ARRAY_MEMBER];
+} KeyBytes;
+
+static const KeyBytes *signing_key = NULL;
 
 /* invite lifetime in seconds */
 int			um_invite_valid_duration = 86400;
@@ -28,26 +42,76 @@ int			um_invite_valid_duration = 86400;
 bool		um_notify = true;
 
 /* true when loaded through shared_preload_libraries */
-bool		um_preloaded = false;
+static bool um_preloaded = false;
 
 #define MIN_SECRET_BYTES 32
 
 /*
- * Reject short keys. The message must never echo the value: GUC_check_errmsg
- * replaces guc.c's default "invalid value ...: <value>".
+ * Rejects short keys, never echoing the value (GUC_check_errmsg replaces
+ * guc.c's "invalid value ...: <value>"), and swaps the value for the mask.
+ * The mask itself is accepted as "no key here": guc.c hands the visible value
+ * on, for instance to parallel workers, which never sign or verify.
  */
 static bool
 check_jwt_secret(char **newval, void **extra, GucSource source)
 {
-	if (*newval == NULL || (*newval)[0] == '\0')
+	const char *value = *newval ? *newval : "";
+	size_t		len = strlen(value);
+	KeyBytes   *key;
+
+	if (strcmp(value, SECRET_MASK) == 0)
 		return true;
-	if (strlen(*newval) < MIN_SECRET_BYTES)
+	if (len > 0 && len < MIN_SECRET_BYTES)
 	{
 		GUC_check_errmsg("user_module.jwt_secret is too short");
 		GUC_check_errdetail("The key must be at least %d bytes long.", MIN_SECRET_BYTES);
 		return false;
 	}
-	return true;
+
+	/* guc.c frees extra and the value with free() */
+	key = malloc(offsetof(KeyBytes, bytes) + len);
+	if (key == NULL)
+		return false;
+	key->len = len;
+	memcpy(key->bytes, value, len);
+	*extra = key;
+
+	if (*newval)
+	{
+		explicit_bzero(*newval, len);
+		free(*newval);
+	}
+	*newval = strdup(SECRET_MASK);
+	return *newval != NULL;
+}
+
+static void
+assign_jwt_secret(const char *newval, void *extra)
+{
+	signing_key = extra;
+}
+
+/*
+ * The HS256 key, for the functions that sign or verify tokens. 55000 when it
+ * cannot be trusted (library not preloaded) or is not set.
+ */
+const uint8 *
+SigningKey(size_t *len)
+{
+	if (!um_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("user_module must be loaded via shared_preload_libraries"),
+				 errdetail("Invite tokens need the signing key, which is only protected when the library is preloaded."),
+				 errhint("Add user_module to shared_preload_libraries in postgresql.conf and restart the server.")));
+	if (signing_key == NULL || signing_key->len == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("user_module.jwt_secret is not set"),
+				 errhint("Set it to at least %d random bytes in postgresql.conf or with ALTER SYSTEM, then reload.",
+						 MIN_SECRET_BYTES)));
+	*len = signing_key->len;
+	return signing_key->bytes;
 }
 
 void
@@ -62,7 +126,7 @@ _PG_init(void)
 							   "",
 							   PGC_SIGHUP,
 							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
-							   check_jwt_secret, NULL, NULL);
+							   check_jwt_secret, assign_jwt_secret, NULL);
 
 	DefineCustomIntVariable("user_module.invite_valid_duration",
 							"How long a new or refreshed invite token stays valid.",

@@ -6,18 +6,24 @@
  * The SQL functions are SECURITY INVOKER: EXECUTE grants decide who may call
  * what, and the caller stays visible to the C code. Around its own statements
  * the C code then switches to the owner of the extension's tables (as pg_cron
- * and ri_triggers.c do), so callers need no privileges on the tables. On
- * error, transaction or subtransaction abort restores the user id.
+ * and ri_triggers.c do), so callers need no privileges on the tables, and pins
+ * the search path to pg_catalog alone (no pg_temp), so that nothing a caller
+ * plants in a schema of its own can capture a name, even where the statement
+ * text forgot to qualify one. Pinning in C costs a list push; a SET clause on
+ * the functions would cost a GUC save and restore on every call. On error,
+ * (sub)transaction abort restores both the user id and the search path.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -52,25 +58,83 @@ static const UniqueMessage unique_messages[] = {
 	"Another user, live or soft-deleted, has the same id."},
 	{"user_email_unique", "email is already in use by another user",
 	"Emails are unique among live users, compared case-insensitively."},
+	{"invite_pkey", "invite id is already in use",
+	"Another invite, live or soft-deleted, has the same id."},
+	{"invite_email_unique", "email is already in use by another invite",
+	"Emails are unique among live invites, compared case-insensitively."},
 };
+
+/*
+ * Catalog facts every call needs (the schema, the tables, their owner) are
+ * looked up once and kept until pg_class or pg_namespace changes, e.g. by
+ * DROP and CREATE EXTENSION in the same session.
+ */
+static uint64 catalog_generation = 1;
+static bool callbacks_registered = false;
+static CachedOid owner_of_tables;
+
+static void
+forget_catalog_facts(Datum arg, int cacheid, uint32 hashvalue)
+{
+	catalog_generation++;
+}
+
+static Oid
+module_namespace(void)
+{
+	static CachedOid nsp;
+
+	if (!callbacks_registered)
+	{
+		CacheRegisterSyscacheCallback(RELOID, forget_catalog_facts, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, forget_catalog_facts, (Datum) 0);
+		callbacks_registered = true;
+	}
+	if (nsp.generation != catalog_generation)
+	{
+		nsp.oid = get_namespace_oid("user_module", false);
+		nsp.generation = catalog_generation;
+	}
+	return nsp.oid;
+}
+
+/* The OID of user_module.<name>, a table or index of the extension. */
+Oid
+ModuleRelation(CachedOid *slot, const char *name)
+{
+	Oid			nsp = module_namespace();
+
+	if (slot->generation != catalog_generation)
+	{
+		slot->oid = get_relname_relid(name, nsp);
+		if (!OidIsValid(slot->oid))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("relation user_module.%s is missing", name),
+					 errhint("Drop and create the extension user_module again.")));
+		slot->generation = catalog_generation;
+	}
+	return slot->oid;
+}
 
 /* The role that owns user_module."user", i.e. the extension's owner. */
 static Oid
 extension_owner(void)
 {
-	Oid			nsp = get_namespace_oid("user_module", false);
-	Oid			relid = get_relname_relid("user", nsp);
-	HeapTuple	tuple;
-	Oid			owner;
+	static CachedOid user_table;
+	Oid			relid = ModuleRelation(&user_table, "user");
 
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension user_module is not installed in this database")));
-	owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
+	if (owner_of_tables.generation != catalog_generation)
+	{
+		HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+
+		if (!HeapTupleIsValid(tuple))
+			elog(ERROR, "cache lookup failed for relation %u", relid);
+		owner_of_tables.oid = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+		owner_of_tables.generation = catalog_generation;
+		ReleaseSysCache(tuple);
+	}
+	return owner_of_tables.oid;
 }
 
 void
@@ -78,16 +142,21 @@ BeginModuleCall(ModuleCall *call)
 {
 	Oid			owner = extension_owner();
 
+	OverrideSearchPath pinned = {0};
+
 	call->caller_cxt = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	GetUserIdAndSecContext(&call->saved_user, &call->saved_sec_context);
 	SetUserIdAndSecContext(owner, call->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	pinned.schemas = list_make1_oid(PG_CATALOG_NAMESPACE);
+	PushOverrideSearchPath(&pinned);
 }
 
 void
 EndModuleCall(ModuleCall *call)
 {
+	PopOverrideSearchPath();
 	SetUserIdAndSecContext(call->saved_user, call->saved_sec_context);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");

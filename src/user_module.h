@@ -16,10 +16,9 @@
 #include "utils/jsonb.h"
 
 /* ---- module.c: settings ---- */
-extern char *um_jwt_secret;
+extern const uint8 *SigningKey(size_t *len);
 extern int	um_invite_valid_duration;
 extern bool um_notify;
-extern bool um_preloaded;
 
 /* ---- ulid.c: ids ---- */
 #define ULID_LEN 26
@@ -58,7 +57,7 @@ extern void ParseJsonObjectFields(JsonbContainer *object, const FieldSpec *specs
 extern text *NormalizeEmail(text *raw);
 extern void CheckEntityId(text *id);
 extern void CheckName(text *value, const char *field);
-extern void CheckMetadata(Jsonb *metadata);
+extern void NormalizeMetadata(FieldValue *f);
 extern Jsonb *MergeMetadata(Jsonb *current, Jsonb *patch);
 extern bool JsonbEqual(Jsonb *a, Jsonb *b);
 extern int	UniqueTextsInOrder(Datum *values, int n);
@@ -72,6 +71,7 @@ typedef enum ColumnKind
 	COL_TEXT_CI,				/* same, compared case-insensitively */
 	COL_TIME,					/* filter by {"$gt": ...} operators */
 	COL_BOOL,					/* filter by true/false */
+	COL_METADATA,				/* order only; updates merge into it */
 	COL_OTHER					/* order only */
 } ColumnKind;
 
@@ -81,13 +81,59 @@ typedef struct EntityColumn
 	ColumnKind	kind;
 } EntityColumn;
 
+/* A catalog OID looked up once, valid while its generation is current. */
+typedef struct CachedOid
+{
+	uint64		generation;
+	Oid			oid;
+} CachedOid;
+
+/* Plans and OIDs kept per backend for what entity.c does with a table. */
+typedef struct EntityPlans
+{
+	CachedOid	table;
+	CachedOid	primary_key;
+	SPIPlanPtr	lock;
+	SPIPlanPtr	update;
+	SPIPlanPtr	hard_delete;
+	SPIPlanPtr	soft_delete;
+	SPIPlanPtr	restore;
+} EntityPlans;
+
+/* One SQL-callable call at work: see BeginModuleCall in store.c. */
+typedef struct ModuleCall
+{
+	MemoryContext caller_cxt;	/* where results for the caller go */
+	Oid			saved_user;		/* the caller */
+	int			saved_sec_context;
+} ModuleCall;
+
+/* The rows one SPI statement returned; valid until EndModuleCall. */
+typedef struct SpiRows
+{
+	SPITupleTable *table;
+	uint64		count;
+} SpiRows;
+
+/*
+ * A table the module manages: users or invites. columns are the table's
+ * leading columns in table order (what filters and order_by may name);
+ * change_columns are the column numbers update_* may set.
+ */
 typedef struct EntityTable
 {
+	const char *name;			/* table name in schema user_module */
+	const char *primary_key;	/* its primary key index */
 	const char *relation;		/* schema-qualified, quoted where needed */
-	const char *entity;			/* "user", "invite": for messages */
+	const char *entity;			/* "user", "invite": messages, event names */
 	const EntityColumn *columns;
 	int			ncolumns;
 	const char *search_expr;	/* what q words are matched against */
+	const int  *change_columns;
+	int			nchange_columns;
+	/* appends rows of this table to the set a function returns */
+	void		(*return_rows) (FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows);
+	EntityPlans *plans;
 } EntityTable;
 
 #define MAX_QUERY_PARAMS 64
@@ -108,20 +154,7 @@ extern void AppendOrderBy(StringInfo sql, const EntityTable *table, const char *
 
 /* ---- store.c: SPI, kept plans, running as the extension owner ---- */
 
-typedef struct ModuleCall
-{
-	MemoryContext caller_cxt;	/* where results for the caller go */
-	Oid			saved_user;
-	int			saved_sec_context;
-} ModuleCall;
-
-/* The rows one statement returned; valid until EndModuleCall. */
-typedef struct SpiRows
-{
-	SPITupleTable *table;
-	uint64		count;
-} SpiRows;
-
+extern Oid	ModuleRelation(CachedOid *slot, const char *name);
 extern void BeginModuleCall(ModuleCall *call);
 extern void EndModuleCall(ModuleCall *call);
 extern SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
@@ -133,6 +166,28 @@ extern Datum RowsColumnArray(SpiRows rows, int column, Oid elemtype);
 extern Datum RowAsComposite(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows, uint64 row);
 extern void ReturnRows(FunctionCallInfo fcinfo, SpiRows rows);
 extern void ReturnColumn(FunctionCallInfo fcinfo, SpiRows rows, int column);
+
+/* ---- entity.c: what users and invites share ---- */
+extern int	ParseJsonObjects(const EntityTable *t, Jsonb *objects, const FieldSpec *specs,
+							 int nspecs, FieldValue **out);
+extern Datum FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype);
+extern SpiRows FetchEntity(const EntityTable *t, text *id, bool with_deleted);
+extern SpiRows ListEntities(const EntityTable *t, FunctionCallInfo fcinfo);
+extern int64 CountEntities(const EntityTable *t, FunctionCallInfo fcinfo);
+extern bool ApplyChanges(const EntityTable *t, text *id, FieldValue *changes,
+						 SpiRows *result, bool *changed);
+extern void UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call,
+						   FieldValue *rows, int n, int stride, int id_field, int changes_field);
+extern void ReportMissing(const EntityTable *t, text **ids, int n);
+extern void DeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);
+extern void SoftDeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);
+extern void RestoreEntities(const EntityTable *t, FunctionCallInfo fcinfo);
+extern void RequireArgument(FunctionCallInfo fcinfo, int argno, const char *name);
+extern char *ClippedText(text *t);
+
+/* ---- users.c: the user-creation path, also taken by accept_invite ---- */
+extern SpiRows CreateUser(text *email, text *first_name, text *last_name,
+						  text *avatar_url, Jsonb *metadata, text *id);
 
 /* ---- events.c: the outbox ---- */
 extern void EmitEvents(const char *name, Datum entity_ids);

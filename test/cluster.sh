@@ -1,12 +1,16 @@
 # Shared by test/run, test/tour and the benchmarks: install what is missing,
-# build and install the extension, and start a throwaway cluster as the
-# postgres OS user with the library preloaded and a freshly generated key.
+# build the extension, and start a throwaway cluster as the postgres OS user
+# with the library preloaded and a freshly generated key.
 # Source it, then call: um_prepare; um_start_cluster; ...; um_stop_cluster.
+#
+# The extension is installed into a private copy of the PostgreSQL tree, not
+# into /usr: PostgreSQL finds its share and lib directories relative to its
+# binaries, so a copy under /tmp is a complete installation of its own. Runs
+# from different checkouts never see each other's build, and the machine's
+# PostgreSQL stays untouched.
 set -euo pipefail
 
 UM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_BIN=/usr/lib/postgresql/15/bin
-export PATH="$PG_BIN:$PATH"
 
 # Debian packages the tests need. postgresql-server-dev-15 brings PGXS and the
 # isolation tester; pg_trgm and pgcrypto come with postgresql-15.
@@ -26,8 +30,33 @@ um_install_packages() {
 	fi
 }
 
+# A private PostgreSQL tree: sets UM_PGROOT, PG_BIN and PATH.
+um_private_tree() {
+	UM_PGROOT=$(mktemp -d /tmp/user_module-pg.XXXXXX)
+	chmod 755 "$UM_PGROOT"
+	mkdir -p "$UM_PGROOT/usr/lib/postgresql" "$UM_PGROOT/usr/share/postgresql" "$UM_PGROOT/usr/include"
+	cp -a /usr/lib/postgresql/15 "$UM_PGROOT/usr/lib/postgresql/"
+	cp -a /usr/share/postgresql/15 "$UM_PGROOT/usr/share/postgresql/"
+	cp -a /usr/include/postgresql "$UM_PGROOT/usr/include/"
+	PG_BIN="$UM_PGROOT/usr/lib/postgresql/15/bin"
+	export PG_BIN PATH="$PG_BIN:$PATH"
+	trap um_stop_cluster EXIT
+}
+
+# Installs Debian packages for a command only when the command is missing: a
+# machine may have it from elsewhere (Node.js from NodeSource ships its own npm,
+# which Debian's npm package conflicts with).
+um_require_command() {
+	local cmd=$1
+	shift
+	command -v "$cmd" >/dev/null 2>&1 && return 0
+	um_log "installing $*"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 um_build() {
-	um_log "building and installing user_module"
+	um_log "building user_module into a private PostgreSQL tree ($UM_PGROOT)"
 	make -C "$UM_ROOT" -s clean >/dev/null
 	make -C "$UM_ROOT" -s PG_CONFIG="$PG_BIN/pg_config" >/dev/null
 	make -C "$UM_ROOT" -s PG_CONFIG="$PG_BIN/pg_config" install >/dev/null
@@ -35,6 +64,7 @@ um_build() {
 
 um_prepare() {
 	um_install_packages
+	um_private_tree
 	um_build
 }
 
@@ -50,6 +80,8 @@ um_start_cluster() {
 	# The key goes into the server's configuration file only, never into SQL text.
 	local secret
 	secret=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
+	# the client tests verify tokens with the key, so they get it from the environment
+	export UM_JWT_SECRET="$secret"
 	cat >> "$UM_DATA/postgresql.conf" <<CONF
 shared_preload_libraries = 'user_module'
 user_module.jwt_secret = '$secret'
@@ -60,14 +92,15 @@ max_prepared_transactions = 10
 ${UM_EXTRA_CONF:-}
 CONF
 	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$UM_DATA" -l "$UM_TMP/server.log" -w start >/dev/null
-	trap um_stop_cluster EXIT
 }
 
 um_stop_cluster() {
 	if [ -n "${UM_DATA:-}" ] && [ -f "$UM_DATA/postmaster.pid" ]; then
 		runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$UM_DATA" -m fast -w stop >/dev/null || true
 	fi
-	if [ -n "${UM_TMP:-}" ] && [ -z "${UM_KEEP:-}" ]; then
-		rm -rf "$UM_TMP"
+	if [ -z "${UM_KEEP:-}" ]; then
+		[ -n "${UM_TMP:-}" ] && rm -rf "$UM_TMP"
+		[ -n "${UM_PGROOT:-}" ] && rm -rf "$UM_PGROOT"
 	fi
+	return 0
 }

@@ -1,0 +1,40 @@
+/*
+ * token.h
+ *		Invite tokens (compact JWS, HS256). Pure: no SPI, no catalog.
+ */
+#ifndef TOKEN_H
+#define TOKEN_H
+
+/* Longest token TokenVerify looks at; ours are about 300 bytes. */
+#define TOKEN_MAX_LEN 4096
+
+typedef struct TokenClaims
+{
+	char	   *id;				/* invite id */
+	char	   *email;			/* signed, not read back */
+	char	   *jti;			/* identifies the current token of the invite */
+	int64		iat;			/* issued at, Unix seconds */
+	int64		exp;			/* expires at, Unix seconds */
+	bool		has_nbf;
+	int64		nbf;			/* not before, if present */
+} TokenClaims;
+
+typedef enum TokenStatus
+{
+	TOKEN_VALID,
+	TOKEN_INVALID,				/* any reason at all: never say which */
+	TOKEN_CRYPTO_FAILED			/* the HMAC could not be computed */
+} TokenStatus;
+
+extern int	Base64UrlDecode(const char *in, int len, uint8 *out);
+extern bool HmacSha256(const uint8 *key, size_t keylen, const uint8 *data, size_t len,
+					   uint8 *mac);
+extern char *TokenSign(const TokenClaims *claims, const uint8 *key, size_t keylen);
+extern TokenStatus TokenVerifySignature(const char *token, int len, int encoding,
+										const uint8 *key, size_t keylen);
+extern TokenStatus TokenReadClaims(const char *token, int len, int encoding,
+								   TokenClaims *claims);
+extern TokenStatus TokenVerify(const char *token, int len, int encoding,
+							   const uint8 *key, size_t keylen, TokenClaims *claims);
+
+#endif							/* TOKEN_H */

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Runs the SQL examples of README.md and compares what psql prints with the
+output shown under each one. Started by test/readme-check, which provides a
+throwaway cluster (PGHOST, PGPORT, ... in the environment).
+
+In README.md:
+  - every ```sql block is run, in order, in one psql session (-X -q) of a
+    fresh database, so later examples see what earlier ones did;
+  - a ```text block right after it (blank lines between are fine) is the output
+    it must print, stderr included; without one, it must print no ERROR;
+  - an HTML comment <!-- not run --> on the line before a ```sql block skips it.
+Generated ids (user_ + ULID) and timestamps differ from run to run: an id in
+the README stands for the id printed at the same place, also where a later
+example uses it, and timestamps are compared as "a timestamp".
+
+--update rewrites the output blocks, and the ids everywhere, with what this run printed.
+"""
+import os
+import re
+import subprocess
+import sys
+
+ULID = re.compile(r'\b((?:user|invite)_[0-9A-HJKMNP-TV-Z]{26})\b')
+TIMESTAMP = re.compile(r'\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d(?::\d\d)?)?')
+PID = re.compile(r'server process with PID \d+')
+MARK = '@@readme-check-end@@'
+
+
+def parse(lines):
+    """Yields (kind, start, end) for fenced blocks; end is the closing fence."""
+    i = 0
+    while i < len(lines):
+        m = re.match(r'^```(\w*)', lines[i])
+        if not m:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and not lines[j].startswith('```'):
+            j += 1
+        yield m.group(1), i, j
+        i = j + 1
+
+
+def examples(lines):
+    blocks = list(parse(lines))
+    out = []
+    for n, (kind, start, end) in enumerate(blocks):
+        if kind != 'sql':
+            continue
+        if start > 0 and lines[start - 1].strip() == '<!-- not run -->':
+            continue
+        expected = None
+        if n + 1 < len(blocks):
+            nkind, nstart, nend = blocks[n + 1]
+            if nkind == 'text' and all(l.strip() == '' for l in lines[end + 1:nstart]):
+                expected = (nstart, nend)
+        out.append(((start, end), expected))
+    return out
+
+
+def normalize(text):
+    text = PID.sub('server process with PID N', text)
+    text = TIMESTAMP.sub('TIMESTAMP', text)
+    norm = []
+    for line in text.splitlines():
+        line = re.sub(r'-{2,}', '-', line)
+        line = re.sub(r'\s+', ' ', line).strip()
+        if line:
+            norm.append(line)
+    return norm
+
+
+def main():
+    update = '--update' in sys.argv
+    path = [a for a in sys.argv[1:] if not a.startswith('--')][0]
+    with open(path) as f:
+        lines = f.read().split('\n')
+
+    psql = subprocess.Popen(['psql', '-X', '-q', '-d', os.environ.get('PGDATABASE', 'postgres')],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    ids = {}            # id as written in the README -> id this run printed
+    failures = 0
+    replacements = []   # (start, end, new lines) for --update
+
+    for (sstart, send), expected in examples(lines):
+        sql = '\n'.join(lines[sstart + 1:send])
+        for old, new in ids.items():
+            sql = sql.replace(old, new)
+        psql.stdin.write(sql + '\n\\echo ' + MARK + '\n')
+        psql.stdin.flush()
+        got = []
+        while True:
+            line = psql.stdout.readline()
+            if line == '':
+                sys.exit('psql ended early')
+            if line.rstrip('\n') == MARK:
+                break
+            got.append(line.rstrip())
+        while got and got[-1] == '':
+            got.pop()
+        where = '%s:%d' % (path, sstart + 1)
+        if expected is None:
+            if any('ERROR' in l for l in got):
+                failures += 1
+                print('FAIL %s: unexpected error\n  %s' % (where, '\n  '.join(got)))
+            continue
+        estart, eend = expected
+        want = lines[estart + 1:eend]
+        # ids: pair them up by position, first appearance in the README wins
+        want_ids = ULID.findall('\n'.join(want))
+        got_ids = ULID.findall('\n'.join(got))
+        for w, g in zip(want_ids, got_ids):
+            ids.setdefault(w, g)
+        want_text = '\n'.join(want)
+        for old, new in ids.items():
+            want_text = want_text.replace(old, new)
+        if normalize(want_text) != normalize('\n'.join(got)):
+            failures += 1
+            print('FAIL %s\n--- README\n%s\n--- psql\n%s\n' % (where, want_text, '\n'.join(got)))
+        replacements.append((estart, eend, got))
+
+    psql.stdin.close()
+    psql.wait()
+
+    if update:
+        for estart, eend, got in sorted(replacements, reverse=True):
+            lines[estart + 1:eend] = got
+        text = '\n'.join(lines)
+        # the README's ids become this run's, in the examples' SQL too
+        for old, new in ids.items():
+            text = text.replace(old, new)
+        with open(path, 'w') as f:
+            f.write(text)
+        print('updated %s' % path)
+    n = len(examples(lines))
+    print('README examples: %d run, %d differ' % (n, failures))
+    return 1 if failures and not update else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,258 @@
+-- The guided tour of user_module, run by test/tour (psql -X -q, as the
+-- superuser of a throwaway cluster where CREATE EXTENSION has just run).
+-- Each step prints a heading, the SQL it runs, and what came back.
+
+\set ON_ERROR_STOP on
+\pset footer off
+\pset null '(null)'
+SET client_min_messages = warning;
+SET TimeZone = 'UTC';
+
+-- Plumbing (\gset of ids and marks) stays quiet; the calls worth reading are echoed.
+\set ECHO none
+\set QUIET on
+
+\echo
+\echo '== 1. Create a user =========================================================='
+\echo 'The email is trimmed and kept in the case given; the id is generated: user_ + ULID.'
+\echo
+\set ECHO queries
+SELECT id, email, first_name, last_name, metadata
+  FROM user_module.create_user('  Alice@Example.com ', 'Alice', 'Liddell',
+                               metadata => '{"team": "ops", "plan": "free"}');
+\set ECHO none
+SELECT id AS alice FROM user_module.list_users('{"email": "alice@example.com"}') \gset
+
+\echo
+\echo 'Input is checked strictly; every rejection is SQLSTATE 22023:'
+\set ON_ERROR_STOP off
+\set ECHO queries
+SELECT * FROM user_module.create_user('alice.example.com');
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ECHO queries
+SELECT * FROM user_module.create_users('[{"email": "x@example.com", "roles": ["admin"]}]');
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP on
+
+\echo
+\echo '== 2. Create several users in one call ======================================='
+\echo 'A JSON array in, rows out in input order; all or nothing.'
+\echo
+\set ECHO queries
+SELECT id, email, first_name, last_name
+  FROM user_module.create_users('[
+         {"email": "bob@example.com",   "first_name": "Bob",   "last_name": "Builder"},
+         {"email": "carol@example.org", "first_name": "Carol", "last_name": "Smith"},
+         {"email": "dave@example.org",  "first_name": "Dave",  "last_name": "Smith",
+          "metadata": {"team": "sales"}}
+       ]');
+\set ECHO none
+SELECT clock_timestamp() AS mark \gset
+\echo
+\echo 'A duplicate inside a batch fails the whole batch (23505), and nothing is written:'
+\set ON_ERROR_STOP off
+\set ECHO queries
+SELECT id FROM user_module.create_users('[{"email": "erin@example.com"}, {"email": "ERIN@example.com"}]');
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP on
+\set ECHO queries
+SELECT id, email, first_name FROM user_module.create_users('[{"email": "erin@example.com", "first_name": "Erin"}]');
+SELECT user_module.count_users() AS live_users;
+\set ECHO none
+
+\echo
+\echo '== 3. Search with q =========================================================='
+\echo 'Every word must occur, case-insensitively, in first_name, last_name or email.'
+\echo
+\set ECHO queries
+SELECT id, email, first_name, last_name FROM user_module.list_users('{"q": "smith"}');
+SELECT id, email, first_name, last_name FROM user_module.list_users('{"q": "SMITH example.org car"}');
+\set ECHO none
+\echo
+\echo '% and _ are plain characters, not wildcards (no email here contains "_"):'
+\set ECHO queries
+SELECT user_module.count_users('{"q": "_"}') AS matches;
+\set ECHO none
+
+\echo
+\echo '== 4. Filters, paging and ordering ==========================================='
+\echo 'email compares case-insensitively; an array means "any of".'
+\echo
+\set ECHO queries
+SELECT id, email FROM user_module.list_users('{"email": ["BOB@EXAMPLE.COM", "dave@example.org"]}');
+SELECT id, first_name FROM user_module.list_users('{"first_name": ["Carol", "Erin"], "last_name": "Smith"}');
+\set ECHO none
+\echo
+\echo 'Time columns take $gt, $gte, $lt, $lte, $eq (here: users created after the batch above):'
+\set ECHO queries
+SELECT email FROM user_module.list_users(jsonb_build_object('created_at', jsonb_build_object('$gt', :'mark')));
+\set ECHO none
+\echo
+\echo 'Paging: skip and take; order_by lists columns, "-" for descending, ties broken by id:'
+\set ECHO queries
+SELECT first_name, last_name, email FROM user_module.list_users(order_by => '-last_name,first_name');
+SELECT first_name, last_name, email FROM user_module.list_users(order_by => '-last_name,first_name', skip => 1, take => 2);
+SELECT user_module.count_users('{"last_name": "Smith"}') AS smiths;
+\set ECHO none
+\echo
+\echo 'An unknown filter or column is an error, not an empty result:'
+\set ON_ERROR_STOP off
+\set ECHO queries
+SELECT * FROM user_module.list_users('{"avatar_url": "x"}');
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ECHO queries
+SELECT * FROM user_module.list_users(order_by => 'password');
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP on
+
+\echo
+\echo '== 5. Update, with a metadata merge =========================================='
+\echo 'Keys merge one level deep; a key set to "" is removed; JSON null clears all.'
+\echo
+SELECT updated_at AS alice_before FROM user_module.retrieve_user(:'alice') \gset
+\set ECHO queries
+SELECT metadata FROM user_module.retrieve_user(:'alice');
+SELECT first_name, metadata, updated_at > :'alice_before' AS updated_at_moved
+  FROM user_module.update_user(:'alice', '{"first_name": "Alicia", "metadata": {"plan": "pro", "team": ""}}');
+\set ECHO none
+
+\echo
+\echo '== 6. An update that changes nothing ========================================='
+\echo 'Same values again: the row comes back, updated_at stays, and no event is written'
+\echo '(Alice still has one user.updated, from step 5).'
+\echo
+SELECT updated_at AS alice_before FROM user_module.retrieve_user(:'alice') \gset
+\set ECHO queries
+SELECT first_name, metadata, updated_at = :'alice_before' AS updated_at_unchanged
+  FROM user_module.update_user(:'alice', '{"first_name": "Alicia", "metadata": {"plan": "pro"}}');
+SELECT name FROM user_module.event WHERE entity_id = :'alice' ORDER BY id;
+\set ECHO none
+
+\echo
+\echo '== 7. Soft delete, restore, and case-insensitive uniqueness =================='
+\echo
+\set ECHO queries
+SELECT * FROM user_module.soft_delete_users(ARRAY[:'alice']);
+\set ECHO none
+\echo
+\echo 'A soft-deleted user is gone from reads unless with_deleted => true:'
+\set ON_ERROR_STOP off
+\set ECHO queries
+SELECT * FROM user_module.retrieve_user(:'alice');
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP on
+\set ECHO queries
+SELECT email, deleted_at IS NOT NULL AS deleted FROM user_module.retrieve_user(:'alice', with_deleted => true);
+\set ECHO none
+\echo
+\echo 'Its email is free again. A new user takes it, in another case:'
+\set ECHO queries
+SELECT id, email FROM user_module.create_user('ALICE@example.com', 'Alice', 'Newcomer');
+\set ECHO none
+\echo
+\echo 'Restoring the old user would give two live users one email: 23505.'
+\set ON_ERROR_STOP off
+\set ECHO queries
+SELECT * FROM user_module.restore_users(ARRAY[:'alice']);
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP on
+
+\echo
+\echo '== 8. A workflow is a transaction; a savepoint undoes one step ==============='
+\echo 'Step 1 creates Frank; step 2 updates him; step 3 fails. ROLLBACK TO SAVEPOINT'
+\echo 'takes back steps 2 and 3, rows and events alike, and keeps step 1.'
+\echo
+\set ECHO queries
+BEGIN;
+SELECT id, email FROM user_module.create_user('frank@example.com', 'Frank');
+\set ECHO none
+SELECT id AS frank FROM user_module.list_users('{"email": "frank@example.com"}') \gset
+\set ECHO queries
+SAVEPOINT step_2;
+SELECT first_name, metadata FROM user_module.update_user(:'frank', '{"metadata": {"onboarded": true}}');
+SELECT name, entity_id FROM user_module.event WHERE entity_id = :'frank' ORDER BY id;
+\set ECHO none
+\set ON_ERROR_STOP off
+\set ECHO queries
+SELECT * FROM user_module.create_user('FRANK@example.com');
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP on
+\set ECHO queries
+ROLLBACK TO SAVEPOINT step_2;
+SELECT name, entity_id FROM user_module.event WHERE entity_id = :'frank' ORDER BY id;
+COMMIT;
+SELECT email, first_name, metadata FROM user_module.retrieve_user(:'frank');
+\set ECHO none
+
+\echo
+\echo '== 9. The outbox: events written, and a worker claiming them ================='
+\echo 'One row per entity changed, in the same transaction as the change. Every'
+\echo 'failed or rolled-back call above left none. (The tour reads the table as'
+\echo 'superuser; applications call claim_events.)'
+\echo
+\set ECHO queries
+SELECT id, name, entity_id, data FROM user_module.event ORDER BY id;
+\set ECHO none
+\echo
+\echo 'With user_module.notify on, each event is also sent at commit on the channel'
+\echo 'user_module_events:'
+\set ECHO queries
+LISTEN user_module_events;
+SELECT id FROM user_module.create_user('grace@example.com', 'Grace');
+UNLISTEN user_module_events;
+\set ECHO none
+\echo
+\echo 'A worker takes the oldest events with claim_events(max): delete and return, in'
+\echo 'id order, skipping rows another worker holds (FOR UPDATE SKIP LOCKED).'
+\echo 'A worker whose transaction aborts gives its events back:'
+\set ECHO queries
+BEGIN;
+SELECT id, name, entity_id FROM user_module.claim_events(3);
+ROLLBACK;
+SELECT count(*) AS events_waiting FROM user_module.event;
+\set ECHO none
+\echo
+\echo 'A worker that commits has taken them for good:'
+\set ECHO queries
+SELECT id, name, entity_id FROM user_module.claim_events(3);
+SELECT count(*) AS events_waiting FROM user_module.event;
+\set ECHO none
+
+\echo
+\echo '== 10. Privileges ============================================================'
+\echo 'Nothing is granted to PUBLIC. A role that is a member of user_module_reader may'
+\echo 'retrieve, list and count, and nothing else; it cannot touch the tables.'
+\echo
+\set ECHO queries
+CREATE ROLE tour_dashboard NOLOGIN IN ROLE user_module_reader;
+SET ROLE tour_dashboard;
+SELECT first_name, email FROM user_module.list_users('{"q": "smith"}');
+\set ECHO none
+\set ON_ERROR_STOP off
+\set ECHO queries
+SELECT * FROM user_module.create_user('mallory@example.com');
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ECHO queries
+SELECT count(*) FROM user_module."user";
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ECHO queries
+SELECT * FROM user_module.claim_events();
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP on
+\set ECHO queries
+RESET ROLE;
+\set ECHO none
+
+\echo
+\echo '== End of the tour. The README has the reference of every function. =========='
