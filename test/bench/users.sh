@@ -288,7 +288,10 @@ sql -c 'TRUNCATE user_module.event' -c 'VACUUM ANALYZE user_module."user"' -c CH
 
 for r in $(seq 1 "$ROUNDS"); do
 	for side in $(sides_for_round "$r"); do
-		sql -c "SELECT bench.run_calls('list_q', '$side', $r, $LIST_CALLS)" \
+		# round 0: a few untimed calls per statement first, so that the
+		# timed calls find the session's plans and caches warm
+		sql -c "SELECT bench.run_calls(op, '$side', 0, 5) FROM unnest('{list_q,list_email,count_q}'::text[]) AS op" \
+			-c "SELECT bench.run_calls('list_q', '$side', $r, $LIST_CALLS)" \
 			-c "SELECT bench.run_calls('list_email', '$side', $r, $LIST_CALLS)" \
 			-c "SELECT bench.run_calls('count_q', '$side', $r, $COUNT_CALLS)" >/dev/null
 	done
@@ -296,6 +299,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 # Per round: the median and the 95th percentile of its calls.
 sql <<'SQL'
+DELETE FROM bench.latency WHERE round = 0;
 INSERT INTO bench.result (op, side, round, value)
 SELECT op || suffix, side, round, v
   FROM (SELECT op, side, round,
@@ -309,14 +313,37 @@ mismatch=$(sql -c "SELECT count(*) FROM bench.latency u JOIN bench.latency w
 	USING (op, round, k) WHERE u.side = 'um' AND w.side = 'raw' AND u.n <> w.n")
 [ "$mismatch" = 0 ] || { echo "list/count: user_module and raw disagree on $mismatch calls" >&2; exit 1; }
 
+# The five slowest q queries (median of the rounds), for the p95 rows.
+slowest=$(sql -F ' | ' <<'SQL'
+SELECT rpad('"' || q.q || '"', 12), lpad(max(u.n)::text, 2) || ' rows',
+	   'user_module ' || round(percentile_cont(0.5) WITHIN GROUP (ORDER BY u.ms)::numeric, 2) || ' ms',
+	   'raw ' || round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY w.ms)
+						FROM bench.latency w
+						WHERE w.op = 'list_q' AND w.side = 'raw' AND w.k = u.k)::numeric, 2) || ' ms'
+  FROM bench.latency u JOIN bench.query q USING (k)
+ WHERE u.op = 'list_q' AND u.side = 'um'
+ GROUP BY u.k, q.q ORDER BY percentile_cont(0.5) WITHIN GROUP (ORDER BY u.ms) DESC LIMIT 5;
+SQL
+)
+slowest_k=$(sql -c "SELECT k FROM bench.latency WHERE op = 'list_q' AND side = 'um'
+					GROUP BY k ORDER BY percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) DESC LIMIT 1")
+
 # The plan of the statement list_users runs for q, as the C code runs it
 # (auto_explain of the nested statement), and the same query written by hand.
-plan_q=$(sql -c "SELECT q FROM bench.query WHERE k = 1")
-plan_p1=$(sql -c "SELECT p1 FROM bench.query WHERE k = 1")
-plan_p2=$(sql -c "SELECT p2 FROM bench.query WHERE k = 1")
 search_expr="(COALESCE(first_name, ''::text) || ' '::text || COALESCE(last_name, ''::text) || ' '::text || email)"
-plans=$("${PSQL[@]}" 2>&1 <<SQL
-\echo '--- list_users(''{"q": "$plan_q"}'', 0, 20): the statement it runs (auto_explain, nested)'
+explain_q() { # k: one query of bench.query
+	local q p1 p2
+	q=$(sql -c "SELECT q FROM bench.query WHERE k = $1")
+	p1=$(sql -c "SELECT p1 FROM bench.query WHERE k = $1")
+	p2=$(sql -c "SELECT p2 FROM bench.query WHERE k = $1")
+	"${PSQL[@]}" 2>&1 <<SQL | sed -e 's/^NOTICE:  duration: /  duration: /' | awk '
+		# auto_explain also logs the outer statement: leave it out
+		/^  duration: / { held = $0; next }
+		held != "" && /^Query Text: SELECT count\(\*\) FROM user_module.list_users/ { skip = 1; held = ""; next }
+		held != "" { print held; held = ""; skip = 0 }
+		/^---/ { skip = 0 }
+		!skip'
+\echo '--- list_users(''{"q": "$q"}'', 0, 20): the statement it runs (auto_explain, nested)'
 LOAD 'auto_explain';
 SET auto_explain.log_min_duration = 0;
 SET auto_explain.log_analyze = on;
@@ -324,19 +351,17 @@ SET auto_explain.log_buffers = on;
 SET auto_explain.log_nested_statements = on;
 SET auto_explain.log_level = notice;
 SET client_min_messages = notice;
-SELECT count(*) FROM user_module.list_users('{"q": "$plan_q"}', 0, 20) \g /dev/null
-RESET auto_explain.log_min_duration;
+SELECT count(*) FROM user_module.list_users('{"q": "$q"}', 0, 20) \g /dev/null
 SET auto_explain.log_min_duration = -1;
 \echo '--- the same query by hand: EXPLAIN (ANALYZE, BUFFERS)'
 EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM user_module."user"
- WHERE deleted_at IS NULL AND ($search_expr ~~* '$plan_p1') AND ($search_expr ~~* '$plan_p2')
+ WHERE deleted_at IS NULL AND ($search_expr ~~* '$p1') AND ($search_expr ~~* '$p2')
  ORDER BY id ASC OFFSET 0 LIMIT 20;
 SQL
-)
-# keep the plans only (auto_explain also logs the outer statement)
-plans=$(printf '%s\n' "$plans" | sed -e 's/^NOTICE:  duration: /  duration: /' \
-	| awk '/^  duration: .*Query Text: SELECT count\(\*\) FROM user_module.list_users/ {skip=1; next}
-		   /^  duration: / {skip=0} !skip')
+}
+plans="$(explain_q 1)"
+[ "$slowest_k" != 1 ] && plans="$plans
+$(explain_q "$slowest_k")"
 
 #############################################################################
 # Report
@@ -431,6 +456,9 @@ echo
 echo "Cells: median [min–max] over rounds; ratio: user_module speed / raw speed, median of per-round ratios [min–max]."
 echo "Latencies are measured inside the server around each call (no client round trip)."
 echo
+echo "Slowest list_users q queries (median over rounds):"
+echo "$slowest"
+echo
 echo "$plans"
 
 mkdir -p "$OUT_DIR"
@@ -446,7 +474,13 @@ mkdir -p "$OUT_DIR"
 	echo "Cells: median [min–max] over rounds; ratio: user_module speed / raw speed, median of the"
 	echo "per-round ratios [min–max]. Latencies are timed inside the server around each call."
 	echo
-	echo "## Plan of the list_users q statement"
+	echo "## Slowest list_users q queries (median over rounds)"
+	echo
+	echo '```'
+	echo "$slowest"
+	echo '```'
+	echo
+	echo "## Plans of the list_users q statement: a typical query, then the slowest"
 	echo
 	echo '```'
 	echo "$plans"
