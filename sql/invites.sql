@@ -146,6 +146,17 @@ SELECT expect_error(format('SELECT user_module.validate_invite_token(%L)', token
 CREATE TEMP TABLE revived AS SELECT token FROM user_module.refresh_invite_tokens('{inv_member}');
 SELECT v.id, v.expires_at > now() AS valid_again FROM revived r, user_module.validate_invite_token(r.token) v;
 
+-- Acceptance is final: restoring an accepted invite leaves it accepted and
+-- deleted. Restoring an invite whose email a live user now has is 23505, as
+-- creating it would be.
+SELECT user_module.restore_invites('{1}') AS restored_accepted;
+SELECT accepted, deleted_at IS NOT NULL AS deleted FROM user_module.retrieve_invite('1', true);
+SELECT id FROM user_module.create_invite('comeback@test.com', id => 'inv_comeback');
+SELECT user_module.soft_delete_invites('{inv_comeback}');
+SELECT id FROM user_module.create_user('Comeback@test.com', id => 'u_comeback');
+SELECT expect_error($$SELECT user_module.restore_invites('{inv_comeback}')$$, '23505');
+SELECT deleted_at IS NOT NULL AS still_deleted FROM user_module.retrieve_invite('inv_comeback', true);
+
 -- Who holds tokens: admins yes; readers see invites with token NULL;
 -- invitees may only validate and accept.
 SELECT id FROM user_module.create_invite('roles@test.com', id => 'inv_roles');

@@ -391,20 +391,48 @@ ApplyChanges(const EntityTable *t, text *id, FieldValue *changes, SpiRows *resul
 	return true;
 }
 
+/* update_*(id, changes): the row as it now is, and its event if it changed. */
+SpiRows
+UpdateEntity(const EntityTable *t, text *id, FieldValue *changes)
+{
+	SpiRows		rows;
+	bool		changed;
+
+	if (!ApplyChanges(t, id, changes, &rows, &changed))
+		ReportMissing(t, &id, 1);
+	if (changed)
+		EmitEvents(psprintf("%s.updated", t->entity), RowsColumnArray(rows, 1, TEXTOID));
+	return rows;
+}
+
 /*
  * update_*s: applies each row's changes in order, returns the rows as they
  * end up, and writes one "<entity>.updated" event per entity that changed. Any
  * missing id fails the whole call, naming every missing id.
  */
 void
-UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call,
-			   FieldValue *rows, int n, int stride, int id_field, int changes_field)
+UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows, int n,
+			   int stride, int id_field, int changes_field)
 {
 	text	  **missing = palloc(sizeof(text *) * Max(n, 1));
 	int			nmissing = 0;
 	Datum	   *changed_ids = palloc(sizeof(Datum) * Max(n, 1));
 	int			nchanged = 0;
+	ModuleCall	call;
 
+	for (int i = 0; i < n; i++)
+	{
+		FieldValue *id = &rows[i * stride + id_field];
+
+		if (!id->present || id->isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("each %s to update needs an id", t->entity),
+					 errcontext("element %d of %ss", i, t->entity)));
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	BeginModuleCall(&call);
 	for (int i = 0; i < n; i++)
 	{
 		FieldValue *f = rows + i * stride;
@@ -416,7 +444,7 @@ UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call,
 			missing[nmissing++] = id;
 		else
 		{
-			t->return_rows(fcinfo, call, result);
+			t->return_rows(fcinfo, &call, result);
 			if (changed)
 				changed_ids[nchanged++] = PointerGetDatum(id);
 		}
@@ -428,6 +456,7 @@ UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call,
 	nchanged = UniqueTextsInOrder(changed_ids, nchanged);
 	EmitEvents(psprintf("%s.updated", t->entity),
 			   PointerGetDatum(construct_array(changed_ids, nchanged, TEXTOID, -1, false, TYPALIGN_INT)));
+	EndModuleCall(&call);
 }
 
 /* P0002 naming every missing id, each once. */
@@ -505,6 +534,7 @@ void
 RestoreEntities(const EntityTable *t, FunctionCallInfo fcinfo)
 {
 	change_by_ids(t, fcinfo, &t->plans->restore, "UPDATE",
-				  "SET deleted_at = NULL, updated_at = pg_catalog.now() "
-				  "WHERE deleted_at IS NOT NULL AND", "restored");
+				  psprintf("SET deleted_at = NULL, updated_at = pg_catalog.now() "
+						   "WHERE deleted_at IS NOT NULL AND %s AND", t->restorable),
+				  "restored");
 }

@@ -97,11 +97,14 @@ static const EntityTable invite_table = {
 	.search_expr = "email",
 	.change_columns = invite_change_columns,
 	.nchange_columns = lengthof(invite_change_columns),
+	/* acceptance is final: an accepted invite stays deleted */
+	.restorable = "NOT accepted",
 	.return_rows = return_invite_rows,
 	.plans = &invite_plans,
 };
 
 static SPIPlanPtr user_email_taken_plan = NULL;
+static SPIPlanPtr restore_email_taken_plan = NULL;
 static SPIPlanPtr insert_invites_plan = NULL;
 static SPIPlanPtr refresh_plan = NULL;
 static SPIPlanPtr missing_ids_plan = NULL;
@@ -134,6 +137,12 @@ caller_may_hold_tokens(ModuleCall *call)
 		(OidIsValid(admin) && has_privs_of_role(call->saved_user, admin));
 }
 
+static char *
+to_utf8(char *s)
+{
+	return pg_server_to_any(s, strlen(s), PG_UTF8);
+}
+
 /* The current token of invite row i, re-derived from its claims. */
 static char *
 invite_token(SpiRows rows, uint64 i, const uint8 *key, size_t keylen)
@@ -142,8 +151,9 @@ invite_token(SpiRows rows, uint64 i, const uint8 *key, size_t keylen)
 	bool		isnull;
 	char	   *token;
 
-	claims.id = TextDatumGetCString(RowColumn(rows, i, ICOL_ID, &isnull));
-	claims.email = TextDatumGetCString(RowColumn(rows, i, ICOL_EMAIL, &isnull));
+	/* JWTs are UTF-8, whatever the database encoding */
+	claims.id = to_utf8(TextDatumGetCString(RowColumn(rows, i, ICOL_ID, &isnull)));
+	claims.email = to_utf8(TextDatumGetCString(RowColumn(rows, i, ICOL_EMAIL, &isnull)));
 	claims.jti = DatumGetCString(DirectFunctionCall1(uuid_out,
 													 RowColumn(rows, i, ICOL_TOKEN_JTI, &isnull)));
 	claims.iat = unix_seconds(DatumGetTimestampTz(RowColumn(rows, i, ICOL_TOKEN_ISSUED_AT, &isnull)));
@@ -248,18 +258,28 @@ validate_new_invite(FieldValue *f)
 	NormalizeMetadata(&f[IF_METADATA]);
 }
 
+/* 23505: an invite for the email of a live user (element: which, or -1). */
+static void
+email_of_a_user(int64 element)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("email is already in use by a user"),
+			 errdetail("An invite cannot be made for the email of a live user."),
+			 element >= 0 ? errcontext("element " INT64_FORMAT " of invites", element) : 0));
+}
+
 /* 23505 if a live user has the email of one of the invites. */
 static void
 reject_emails_of_users(FieldValue *rows, int n)
 {
 	static const Oid types[] = {TEXTARRAYOID};
-	Datum		emails = FieldArray(rows, n, IF_COUNT, IF_EMAIL, TEXTOID);
 	Datum		values[1];
 	SpiRows		found;
 	bool		isnull;
 
 	/* lower() in SQL, as the unique index on users does it */
-	values[0] = emails;
+	values[0] = FieldArray(rows, n, IF_COUNT, IF_EMAIL, TEXTOID);
 	found = RunPlan(KeptPlan(&user_email_taken_plan,
 							 "SELECT e.n FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY AS e(email, n) "
 							 "WHERE EXISTS (SELECT FROM user_module.\"user\" u "
@@ -269,12 +289,7 @@ reject_emails_of_users(FieldValue *rows, int n)
 							 1, types),
 					values, NULL, true, SPI_OK_SELECT);
 	if (found.count > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("email is already in use by a user"),
-				 errdetail("An invite cannot be made for the email of a live user."),
-				 n > 1 ? errcontext("element " INT64_FORMAT " of invites",
-									DatumGetInt64(RowColumn(found, 0, 1, &isnull)) - 1) : 0));
+		email_of_a_user(n > 1 ? DatumGetInt64(RowColumn(found, 0, 1, &isnull)) - 1 : -1);
 }
 
 /*
@@ -417,8 +432,6 @@ um_update_invite(PG_FUNCTION_ARGS)
 	FieldValue	f[IF_COUNT] = {0};
 	text	   *id;
 	ModuleCall	call;
-	SpiRows		rows;
-	bool		changed;
 	Datum		result;
 
 	RequireArgument(fcinfo, 0, "id");
@@ -428,11 +441,7 @@ um_update_invite(PG_FUNCTION_ARGS)
 						  f + IF_METADATA, "changes");
 
 	BeginModuleCall(&call);
-	if (!ApplyChanges(&invite_table, id, f + IF_METADATA, &rows, &changed))
-		ReportMissing(&invite_table, &id, 1);
-	if (changed)
-		EmitEvents("invite.updated", RowsColumnArray(rows, ICOL_ID, TEXTOID));
-	result = invite_result(fcinfo, &call, rows, NULL);
+	result = invite_result(fcinfo, &call, UpdateEntity(&invite_table, id, f + IF_METADATA), NULL);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
 }
@@ -444,23 +453,10 @@ um_update_invites(PG_FUNCTION_ARGS)
 	int			stride = lengthof(invite_update_fields);
 	FieldValue *rows;
 	int			n;
-	ModuleCall	call;
 
 	RequireArgument(fcinfo, 0, "invites");
 	n = ParseJsonObjects(&invite_table, PG_GETARG_JSONB_P(0), invite_update_fields, stride, &rows);
-	for (int i = 0; i < n; i++)
-	{
-		if (!rows[i * stride].present || rows[i * stride].isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("each invite to update needs an id"),
-					 errcontext("element %d of invites", i)));
-	}
-
-	InitMaterializedSRF(fcinfo, 0);
-	BeginModuleCall(&call);
-	UpdateEntities(&invite_table, fcinfo, &call, rows, n, stride, 0, 1);
-	EndModuleCall(&call);
+	UpdateEntities(&invite_table, fcinfo, rows, n, stride, 0, 1);
 	return (Datum) 0;
 }
 
@@ -480,10 +476,33 @@ um_soft_delete_invites(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/*
+ * restore_invites(ids text[]): as for users, and like create_invite it
+ * refuses (23505) to bring back an invite for the email of a live user.
+ */
 PG_FUNCTION_INFO_V1(um_restore_invites);
 Datum
 um_restore_invites(PG_FUNCTION_ARGS)
 {
+	static const Oid types[] = {TEXTARRAYOID};
+	Datum		values[1];
+	ModuleCall	call;
+
+	RequireArgument(fcinfo, 0, "ids");
+	values[0] = PG_GETARG_DATUM(0);
+	BeginModuleCall(&call);
+	if (RunPlan(KeptPlan(&restore_email_taken_plan,
+						 "SELECT FROM user_module.invite i "
+						 "WHERE i.id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) "
+						 "AND i.deleted_at IS NOT NULL AND NOT i.accepted "
+						 "AND EXISTS (SELECT FROM user_module.\"user\" u "
+						 "WHERE pg_catalog.lower(u.email) OPERATOR(pg_catalog.=) pg_catalog.lower(i.email) "
+						 "AND u.deleted_at IS NULL) LIMIT 1",
+						 1, types),
+				values, NULL, true, SPI_OK_SELECT).count > 0)
+		email_of_a_user(-1);
+	EndModuleCall(&call);
+
 	RestoreEntities(&invite_table, fcinfo);
 	return (Datum) 0;
 }
@@ -569,12 +588,14 @@ verify_token(text *token, TokenClaims *claims)
 
 	if (token == NULL)
 		invalid_token();
-	status = TokenVerify(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), GetDatabaseEncoding(),
+	status = TokenVerify(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), PG_UTF8,
 						 key, keylen, claims);
 	if (status == TOKEN_CRYPTO_FAILED)
 		elog(ERROR, "could not compute HMAC-SHA256");
 	if (status != TOKEN_VALID)
 		invalid_token();
+	/* a genuine token holds what invite_token wrote: back to the database encoding */
+	claims->id = pg_any_to_server(claims->id, strlen(claims->id), PG_UTF8);
 }
 
 /*

@@ -131,6 +131,7 @@ typedef struct EntityTable
 	const char *search_expr;	/* what q words are matched against */
 	const int  *change_columns;
 	int			nchange_columns;
+	const char *restorable;		/* what a deleted row must meet to be restored */
 	/* appends rows of this table to the set a function returns */
 	void		(*return_rows) (FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows);
 	EntityPlans *plans;
@@ -176,8 +177,9 @@ extern SpiRows ListEntities(const EntityTable *t, FunctionCallInfo fcinfo);
 extern int64 CountEntities(const EntityTable *t, FunctionCallInfo fcinfo);
 extern bool ApplyChanges(const EntityTable *t, text *id, FieldValue *changes,
 						 SpiRows *result, bool *changed);
-extern void UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call,
-						   FieldValue *rows, int n, int stride, int id_field, int changes_field);
+extern SpiRows UpdateEntity(const EntityTable *t, text *id, FieldValue *changes);
+extern void UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows,
+						   int n, int stride, int id_field, int changes_field);
 extern void ReportMissing(const EntityTable *t, text **ids, int n);
 extern void DeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);
 extern void SoftDeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);

@@ -93,6 +93,7 @@ static const EntityTable user_table = {
 	.search_expr = USER_SEARCH_EXPR,
 	.change_columns = user_change_columns,
 	.nchange_columns = lengthof(user_change_columns),
+	.restorable = "true",
 	.return_rows = return_user_rows,
 	.plans = &user_plans,
 };
@@ -309,8 +310,6 @@ um_update_user(PG_FUNCTION_ARGS)
 	FieldValue	f[UF_COUNT] = {0};
 	text	   *id;
 	ModuleCall	call;
-	SpiRows		rows;
-	bool		changed;
 	Datum		result;
 
 	RequireArgument(fcinfo, 0, "id");
@@ -321,11 +320,7 @@ um_update_user(PG_FUNCTION_ARGS)
 	validate_changes(f);
 
 	BeginModuleCall(&call);
-	if (!ApplyChanges(&user_table, id, f + UF_EMAIL, &rows, &changed))
-		ReportMissing(&user_table, &id, 1);
-	if (changed)
-		EmitEvents("user.updated", RowsColumnArray(rows, UCOL_ID, TEXTOID));
-	result = RowAsComposite(fcinfo, &call, rows, 0);
+	result = RowAsComposite(fcinfo, &call, UpdateEntity(&user_table, id, f + UF_EMAIL), 0);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
 }
@@ -336,26 +331,12 @@ um_update_users(PG_FUNCTION_ARGS)
 {
 	FieldValue *rows;
 	int			n;
-	ModuleCall	call;
 
 	RequireArgument(fcinfo, 0, "users");
 	n = ParseJsonObjects(&user_table, PG_GETARG_JSONB_P(0), user_fields, UF_COUNT, &rows);
 	for (int i = 0; i < n; i++)
-	{
-		FieldValue *f = rows + i * UF_COUNT;
-
-		if (!f[UF_ID].present || f[UF_ID].isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("each user to update needs an id"),
-					 errcontext("element %d of users", i)));
-		validate_changes(f);
-	}
-
-	InitMaterializedSRF(fcinfo, 0);
-	BeginModuleCall(&call);
-	UpdateEntities(&user_table, fcinfo, &call, rows, n, UF_COUNT, UF_ID, UF_EMAIL);
-	EndModuleCall(&call);
+		validate_changes(rows + i * UF_COUNT);
+	UpdateEntities(&user_table, fcinfo, rows, n, UF_COUNT, UF_ID, UF_EMAIL);
 	return (Datum) 0;
 }
 

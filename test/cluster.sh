@@ -94,6 +94,20 @@ CONF
 	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$UM_DATA" -l "$UM_TMP/server.log" -w start >/dev/null
 }
 
+# A short-lived extra cluster in $UM_TMP/<name>, same build, with its own
+# postgresql.conf lines: for what needs a server configured otherwise.
+um_scratch_cluster() {
+	local name=$1 port=$2 conf=$3
+	runuser -u postgres -- "$PG_BIN/initdb" -D "$UM_TMP/$name" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+	printf "%s\nport = %s\nunix_socket_directories = '%s'\nlisten_addresses = ''\n" \
+		"$conf" "$port" "$UM_TMP" >> "$UM_TMP/$name/postgresql.conf"
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$UM_TMP/$name" -l "$UM_TMP/$name.log" -w start >/dev/null
+}
+
+um_stop_scratch_cluster() {
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$UM_TMP/$1" -m fast -w stop >/dev/null || true
+}
+
 um_stop_cluster() {
 	if [ -n "${UM_DATA:-}" ] && [ -f "$UM_DATA/postmaster.pid" ]; then
 		runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$UM_DATA" -m fast -w stop >/dev/null || true

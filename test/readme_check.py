@@ -11,7 +11,11 @@ In README.md:
   - an HTML comment <!-- not run --> on the line before a ```sql block skips it.
 Generated ids (user_ + ULID) and timestamps differ from run to run: an id in
 the README stands for the id printed at the same place, also where a later
-example uses it, and timestamps are compared as "a timestamp".
+example uses it, and timestamps are compared as "a timestamp". Invite tokens
+(compact JWS: three base64url segments, the first starting "eyJ"), UUIDs (a
+token's jti) and Unix times (a token's iat and exp, ten digits) change with
+every run and every key too: each is compared as "a token", "a UUID", "a Unix
+time".
 
 --update rewrites the output blocks, and the ids everywhere, with what this run printed.
 """
@@ -23,6 +27,9 @@ import sys
 ULID = re.compile(r'\b((?:user|invite)_[0-9A-HJKMNP-TV-Z]{26})\b')
 TIMESTAMP = re.compile(r'\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d(?::\d\d)?)?')
 PID = re.compile(r'server process with PID \d+')
+JWS = re.compile(r'(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+')
+UUID = re.compile(r'\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b')
+UNIX_TIME = re.compile(r'(?<![\d.])1\d{9}(?![\d.])')
 MARK = '@@readme-check-end@@'
 
 
@@ -60,7 +67,10 @@ def examples(lines):
 
 def normalize(text):
     text = PID.sub('server process with PID N', text)
+    text = JWS.sub('JWS', text)
     text = TIMESTAMP.sub('TIMESTAMP', text)
+    text = UUID.sub('UUID', text)
+    text = UNIX_TIME.sub('UNIX_TIME', text)
     norm = []
     for line in text.splitlines():
         line = re.sub(r'-{2,}', '-', line)

@@ -193,10 +193,109 @@ SELECT email, first_name, metadata FROM user_module.retrieve_user(:'frank');
 \set ECHO none
 
 \echo
-\echo '== 9. The outbox: events written, and a worker claiming them ================='
-\echo 'One row per entity changed, in the same transaction as the change. Every'
-\echo 'failed or rolled-back call above left none. (The tour reads the table as'
-\echo 'superuser; applications call claim_events.)'
+\echo '== 9. Invites: from creation to acceptance ==================================='
+\echo 'An invite gets a signed token that expires (a day by default). The token is never'
+\echo 'stored: the invite keeps its jti and issue time, and the token is re-derived with'
+\echo 'the server key whenever the invite is read.'
+\echo
+\set ECHO queries
+SELECT id, email, accepted, expires_at, metadata
+  FROM user_module.create_invite('heidi@example.com', '{"role": "editor"}');
+\set ECHO none
+SELECT id AS invite FROM user_module.list_invites('{"email": "heidi@example.com"}') \gset
+-- Reading a token's claims (decoding, not verifying); and a mailbox for the links.
+CREATE FUNCTION pg_temp.jws_part(token text, part integer) RETURNS json
+LANGUAGE sql IMMUTABLE STRICT AS $$
+  SELECT convert_from(decode(rpad(s, (length(s) + 3) / 4 * 4, '='), 'base64'), 'UTF8')::json
+    FROM translate(split_part(token, '.', part), '-_', '+/') AS s
+$$;
+CREATE TEMP TABLE mailbox (n integer GENERATED ALWAYS AS IDENTITY, link text);
+CREATE TEMP VIEW links AS SELECT n, substring(link FROM 'token=(.*)$') AS token FROM mailbox;
+\echo
+\echo 'The token is a compact JWS (HS256). It changes with every run, so here are its'
+\echo 'header and claims, decoded: id, email, iat, exp, jti, in that order; exp - iat'
+\echo 'is user_module.invite_valid_duration, and exp is the invite''s expires_at.'
+\set ECHO queries
+SELECT pg_temp.jws_part(token, 1) AS header FROM user_module.retrieve_invite(:'invite');
+SELECT key, value FROM user_module.retrieve_invite(:'invite') i, json_each(pg_temp.jws_part(i.token, 2));
+SELECT (c->>'exp')::bigint - (c->>'iat')::bigint AS lifetime_seconds,
+       to_timestamp((c->>'exp')::bigint) = expires_at AS exp_is_expires_at
+  FROM (SELECT expires_at, pg_temp.jws_part(token, 2)::jsonb AS c
+          FROM user_module.retrieve_invite(:'invite')) AS i;
+\set ECHO none
+\echo
+\echo 'A worker that handles invite.created builds the link and mails it; the "mailbox"'
+\echo 'here is a temporary table. The token is base64url: it goes into a URL as it is.'
+\set ECHO queries
+INSERT INTO mailbox (link)
+SELECT 'https://admin.example.com/invite?token=' || token FROM user_module.retrieve_invite(:'invite');
+SELECT n, left(link, 60) || '...' AS link, length(link) AS characters FROM mailbox;
+\set ECHO none
+\echo
+\echo 'The sign-up page takes the token from the link and validates it:'
+\set ECHO queries
+SELECT id, email, accepted, expires_at
+  FROM user_module.validate_invite_token((SELECT token FROM links WHERE n = 1));
+\set ECHO none
+\echo
+\echo 'The mail got lost; the invite is refreshed ("resent"): a new jti, a new expiry,'
+\echo 'and the new link goes out. The old link is dead at once: 22U01.'
+\set ECHO queries
+INSERT INTO mailbox (link)
+SELECT 'https://admin.example.com/invite?token=' || token
+  FROM user_module.refresh_invite_tokens(ARRAY[:'invite']);
+SELECT n, left(link, 60) || '...' AS link FROM mailbox ORDER BY n;
+SELECT (SELECT token FROM links WHERE n = 1) <> (SELECT token FROM links WHERE n = 2) AS new_token;
+\set ECHO none
+\set ON_ERROR_STOP off
+\set ECHO queries
+SELECT * FROM user_module.validate_invite_token((SELECT token FROM links WHERE n = 1));
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP on
+\echo
+\echo 'The sign-up page runs as a role in user_module_invitee: it may validate and accept'
+\echo 'tokens, nothing else. Accepting creates the user with the invite''s email (there is'
+\echo 'no email argument), marks the invite accepted and soft-deletes it, in one step:'
+\set ECHO queries
+CREATE ROLE tour_signup NOLOGIN IN ROLE user_module_invitee;
+GRANT SELECT ON links TO tour_signup;
+SET ROLE tour_signup;
+SELECT id, email, first_name, last_name
+  FROM user_module.accept_invite((SELECT token FROM links WHERE n = 2), 'Heidi', 'Jones');
+\set ECHO none
+\echo
+\echo 'The same link again: already accepted, 22U03. Reading invites is not the sign-up'
+\echo 'page''s business: 42501.'
+\set ON_ERROR_STOP off
+\set ECHO queries
+SELECT * FROM user_module.accept_invite((SELECT token FROM links WHERE n = 2), 'Mallory');
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ECHO queries
+SELECT * FROM user_module.list_invites();
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP on
+\set ECHO queries
+RESET ROLE;
+SELECT id, accepted, deleted_at IS NOT NULL AS deleted FROM user_module.retrieve_invite(:'invite', with_deleted => true);
+\set ECHO none
+\echo
+\echo 'What the invite wrote to the outbox:'
+\set ECHO queries
+SELECT name, entity_id FROM user_module.event
+ WHERE entity_id IN (:'invite', (SELECT id FROM user_module.list_users('{"email": "heidi@example.com"}')))
+ ORDER BY id;
+\set ECHO none
+
+\echo
+\echo '== 10. The outbox: events written, and a worker claiming them ================'
+\echo 'One row per user or invite changed, in the same transaction as the change. Every'
+\echo 'failed or rolled-back call above left none; the invite of step 9 left'
+\echo 'invite.created, invite.resent, and user.created + invite.accepted for its'
+\echo 'acceptance. (The tour reads the table as superuser; applications call'
+\echo 'claim_events.)'
 \echo
 \set ECHO queries
 SELECT id, name, entity_id, data FROM user_module.event ORDER BY id;
@@ -227,14 +326,16 @@ SELECT count(*) AS events_waiting FROM user_module.event;
 \set ECHO none
 
 \echo
-\echo '== 10. Privileges ============================================================'
+\echo '== 11. Privileges ============================================================'
 \echo 'Nothing is granted to PUBLIC. A role that is a member of user_module_reader may'
-\echo 'retrieve, list and count, and nothing else; it cannot touch the tables.'
+\echo 'retrieve, list and count users and invites, and nothing else; it never sees a'
+\echo 'token, and it cannot touch the tables.'
 \echo
 \set ECHO queries
 CREATE ROLE tour_dashboard NOLOGIN IN ROLE user_module_reader;
 SET ROLE tour_dashboard;
 SELECT first_name, email FROM user_module.list_users('{"q": "smith"}');
+SELECT email, accepted, token FROM user_module.list_invites(with_deleted => true);
 \set ECHO none
 \set ON_ERROR_STOP off
 \set ECHO queries

@@ -137,57 +137,42 @@ published_tokens(void)
 	check("jwt.io vector lacks exp, id, jti: refused", verify(v4, "your-256-bit-secret") == TOKEN_INVALID);
 }
 
+/* base64url, written independently of src/token.c */
+static void
+append_b64url(StringInfo s, const uint8 *d, size_t n)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint32		acc = 0;
+	int			bits = 0;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		acc = (acc << 8) | d[i];
+		bits += 8;
+		while (bits >= 6)
+		{
+			bits -= 6;
+			appendStringInfoChar(s, alphabet[(acc >> bits) & 63]);
+		}
+	}
+	if (bits > 0)
+		appendStringInfoChar(s, alphabet[(acc << (6 - bits)) & 63]);
+}
+
 /* header.payload signed with key, from raw JSON texts */
 static char *
 forge(const char *header, const char *payload, const char *key)
 {
-	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	StringInfoData s;
 	uint8		mac[PG_SHA256_DIGEST_LENGTH];
-	const char *parts[2] = {header, payload};
 
 	initStringInfo(&s);
-	for (int p = 0; p < 2; p++)
-	{
-		const uint8 *d = (const uint8 *) parts[p];
-		size_t		n = strlen(parts[p]);
-		uint32		acc = 0;
-		int			bits = 0;
-
-		if (p == 1)
-			appendStringInfoChar(&s, '.');
-		for (size_t i = 0; i < n; i++)
-		{
-			acc = (acc << 8) | d[i];
-			bits += 8;
-			while (bits >= 6)
-			{
-				bits -= 6;
-				appendStringInfoChar(&s, alphabet[(acc >> bits) & 63]);
-			}
-		}
-		if (bits > 0)
-			appendStringInfoChar(&s, alphabet[(acc << (6 - bits)) & 63]);
-	}
+	append_b64url(&s, (const uint8 *) header, strlen(header));
+	appendStringInfoChar(&s, '.');
+	append_b64url(&s, (const uint8 *) payload, strlen(payload));
 	HmacSha256((const uint8 *) key, strlen(key), (const uint8 *) s.data, s.len, mac);
 	appendStringInfoChar(&s, '.');
-	{
-		uint32		acc = 0;
-		int			bits = 0;
-
-		for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
-		{
-			acc = (acc << 8) | mac[i];
-			bits += 8;
-			while (bits >= 6)
-			{
-				bits -= 6;
-				appendStringInfoChar(&s, alphabet[(acc >> bits) & 63]);
-			}
-		}
-		if (bits > 0)
-			appendStringInfoChar(&s, alphabet[(acc << (6 - bits)) & 63]);
-	}
+	append_b64url(&s, mac, sizeof(mac));
 	return s.data;
 }
 
