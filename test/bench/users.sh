@@ -435,6 +435,15 @@ for spec in "${ops[@]}"; do
 	rows+=("$label ($unit)|$(cell "$op" um)|$(cell "$op" raw)|$ratio_cell|$target|$met")
 done
 
+notes=(
+	"Backend CPU per call: the pgbench backend's CPU time (/proc/<pid>/schedstat) over its transactions;"
+	"steadier than tps on a shared VM, and without the waits for the client and for fsync."
+	"VmHWM counts the shared buffers the backend touched (shared_buffers $(sql -c 'SHOW shared_buffers'));"
+	"RssAnon is the backend's private memory, i.e. what the call allocated."
+	"The q tail (p95, slowest queries) depends on ANALYZE's random sample: where the planner expects"
+	"many matches it walks user_pkey in id order and filters, which is slow when the matches are few;"
+	"raw SQL gets the same plans, so compare the two sides of one run, not p95 across runs."
+)
 elapsed=$(($(date +%s) - started))
 commit=$(git -C "$UM_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 so_note="library: this checkout's build"
@@ -455,6 +464,7 @@ echo
 echo
 echo "Cells: median [min–max] over rounds; ratio: user_module speed / raw speed, median of per-round ratios [min–max]."
 echo "Latencies are measured inside the server around each call (no client round trip)."
+printf '%s\n' "${notes[@]}"
 echo
 echo "Slowest list_users q queries (median over rounds):"
 echo "$slowest"
@@ -473,6 +483,7 @@ mkdir -p "$OUT_DIR"
 	echo
 	echo "Cells: median [min–max] over rounds; ratio: user_module speed / raw speed, median of the"
 	echo "per-round ratios [min–max]. Latencies are timed inside the server around each call."
+	printf '%s\n' "${notes[@]}"
 	echo
 	echo "## Slowest list_users q queries (median over rounds)"
 	echo
