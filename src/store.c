@@ -174,12 +174,17 @@ prepare_and_keep(const char *sql, int nargs, const Oid *argtypes, int cursor_opt
 	return plan;
 }
 
-/* A plan prepared once per backend for a fixed statement. */
+/*
+ * A plan prepared once per backend for a fixed statement. Always the generic
+ * plan: these statements look rows up by id or insert them, where knowing the
+ * values gains nothing, and a custom plan of a bulk call would copy its
+ * 100,000-element arrays into the plan.
+ */
 SPIPlanPtr
 KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes)
 {
 	if (*slot == NULL)
-		*slot = prepare_and_keep(sql, nargs, argtypes, 0);
+		*slot = prepare_and_keep(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 	return *slot;
 }
 
