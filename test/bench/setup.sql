@@ -17,48 +17,54 @@ CREATE TABLE raw.event (LIKE user_module.event INCLUDING ALL);
 CREATE SEQUENCE raw.event_id_seq OWNED BY raw.event.id;
 ALTER TABLE raw.event ALTER COLUMN id SET DEFAULT nextval('raw.event_id_seq');
 
--- Refuse to measure anything if the copies differ from the originals.
-DO $check$
+-- Refuse to measure anything if a copy differs from its original:
+-- bench.check_raw_copy('user') compares raw."user" with user_module."user".
+CREATE SCHEMA bench;
+CREATE FUNCTION bench.check_raw_copy(t text) RETURNS void LANGUAGE plpgsql AS $check$
 DECLARE
-	t text;
 	orig text[];
 	copy text[];
 BEGIN
-	FOREACH t IN ARRAY ARRAY['user', 'event'] LOOP
-		-- index definitions without the index name and schema
-		SELECT array_agg(regexp_replace(regexp_replace(pg_get_indexdef(i.indexrelid),
-				'^CREATE (UNIQUE )?INDEX \S+ ON \S+', 'CREATE \1INDEX ON'), 'user_module\.', '', 'g')
-				ORDER BY 1)
-		  INTO orig FROM pg_index i WHERE i.indrelid = format('user_module.%I', t)::regclass;
-		SELECT array_agg(regexp_replace(regexp_replace(pg_get_indexdef(i.indexrelid),
-				'^CREATE (UNIQUE )?INDEX \S+ ON \S+', 'CREATE \1INDEX ON'), 'raw\.', '', 'g')
-				ORDER BY 1)
-		  INTO copy FROM pg_index i WHERE i.indrelid = format('raw.%I', t)::regclass;
-		IF orig IS DISTINCT FROM copy THEN
-			RAISE EXCEPTION 'raw.% has other indexes than user_module.%', t, t
-				USING DETAIL = format('user_module: %s; raw: %s', orig, copy);
-		END IF;
-		-- columns: name, type, collation, not null, default
-		SELECT array_agg(format('%s %s %s %s', a.attname, format_type(a.atttypid, a.atttypmod),
-				a.attcollation, a.attnotnull) ORDER BY a.attnum)
-		  INTO orig FROM pg_attribute a
-		 WHERE a.attrelid = format('user_module.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
-		SELECT array_agg(format('%s %s %s %s', a.attname, format_type(a.atttypid, a.atttypmod),
-				a.attcollation, a.attnotnull) ORDER BY a.attnum)
-		  INTO copy FROM pg_attribute a
-		 WHERE a.attrelid = format('raw.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
-		IF orig IS DISTINCT FROM copy THEN
-			RAISE EXCEPTION 'raw.% has other columns than user_module.%', t, t;
-		END IF;
-		-- check constraints
-		SELECT array_agg(pg_get_constraintdef(c.oid) ORDER BY 1) INTO orig
-		  FROM pg_constraint c WHERE c.conrelid = format('user_module.%I', t)::regclass;
-		SELECT array_agg(pg_get_constraintdef(c.oid) ORDER BY 1) INTO copy
-		  FROM pg_constraint c WHERE c.conrelid = format('raw.%I', t)::regclass;
-		IF orig IS DISTINCT FROM copy THEN
-			RAISE EXCEPTION 'raw.% has other constraints than user_module.%', t, t;
-		END IF;
-	END LOOP;
+	-- index definitions without the index name and schema
+	SELECT array_agg(regexp_replace(regexp_replace(pg_get_indexdef(i.indexrelid),
+			'^CREATE (UNIQUE )?INDEX \S+ ON \S+', 'CREATE \1INDEX ON'), 'user_module\.', '', 'g')
+			ORDER BY 1)
+	  INTO orig FROM pg_index i WHERE i.indrelid = format('user_module.%I', t)::regclass;
+	SELECT array_agg(regexp_replace(regexp_replace(pg_get_indexdef(i.indexrelid),
+			'^CREATE (UNIQUE )?INDEX \S+ ON \S+', 'CREATE \1INDEX ON'), 'raw\.', '', 'g')
+			ORDER BY 1)
+	  INTO copy FROM pg_index i WHERE i.indrelid = format('raw.%I', t)::regclass;
+	IF orig IS DISTINCT FROM copy THEN
+		RAISE EXCEPTION 'raw.% has other indexes than user_module.%', t, t
+			USING DETAIL = format('user_module: %s; raw: %s', orig, copy);
+	END IF;
+	-- columns: name, type, collation, not null
+	SELECT array_agg(format('%s %s %s %s', a.attname, format_type(a.atttypid, a.atttypmod),
+			a.attcollation, a.attnotnull) ORDER BY a.attnum)
+	  INTO orig FROM pg_attribute a
+	 WHERE a.attrelid = format('user_module.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+	SELECT array_agg(format('%s %s %s %s', a.attname, format_type(a.atttypid, a.atttypmod),
+			a.attcollation, a.attnotnull) ORDER BY a.attnum)
+	  INTO copy FROM pg_attribute a
+	 WHERE a.attrelid = format('raw.%I', t)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+	IF orig IS DISTINCT FROM copy THEN
+		RAISE EXCEPTION 'raw.% has other columns than user_module.%', t, t;
+	END IF;
+	-- check constraints
+	SELECT array_agg(pg_get_constraintdef(c.oid) ORDER BY 1) INTO orig
+	  FROM pg_constraint c WHERE c.conrelid = format('user_module.%I', t)::regclass;
+	SELECT array_agg(pg_get_constraintdef(c.oid) ORDER BY 1) INTO copy
+	  FROM pg_constraint c WHERE c.conrelid = format('raw.%I', t)::regclass;
+	IF orig IS DISTINCT FROM copy THEN
+		RAISE EXCEPTION 'raw.% has other constraints than user_module.%', t, t;
+	END IF;
+END
+$check$;
+
+DO $check$
+BEGIN
+	PERFORM bench.check_raw_copy('user');
+	PERFORM bench.check_raw_copy('event');
 	IF (SELECT count(*) FROM pg_index WHERE indrelid = 'raw."user"'::regclass) < 9
 	   OR NOT EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 					  JOIN pg_am am ON am.oid = c.relam
@@ -77,7 +83,6 @@ $check$;
 -- inlinable (immutable operators only: text || text, not text || bigint),
 -- else every pgbench transaction plans their SQL bodies anew.
 ------------------------------------------------------------------------------
-CREATE SCHEMA bench;
 CREATE FUNCTION bench.first_names() RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT ARRAY[
 	'James', 'Mary', 'Robert', 'Patricia', 'John', 'Jennifer', 'Michael', 'Linda', 'David',
 	'Elizabeth', 'William', 'Barbara', 'Richard', 'Susan', 'Joseph', 'Jessica', 'Thomas', 'Sarah',

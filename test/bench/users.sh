@@ -19,10 +19,7 @@
 #   BENCH_LIST_CALLS [200] (50) calls per side and round (list_users q, by email)
 #   BENCH_COUNT_CALLS [50] (20) calls per side and round (count_users q)
 #   UM_PORT [54351]             port of the throwaway cluster
-source "$(dirname "$0")/../cluster.sh"
-
-BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
-OUT_DIR="$BENCH_DIR/out"
+source "$(dirname "$0")/lib.sh"
 export UM_PORT=${UM_PORT:-54351}
 
 if [ -n "${BENCH_QUICK:-}" ]; then
@@ -42,47 +39,7 @@ LIST_CALLS=${BENCH_LIST_CALLS:-$q_calls}
 COUNT_CALLS=${BENCH_COUNT_CALLS:-$q_count}
 [ "$LIST_CALLS" -le 1000 ] && [ "$COUNT_CALLS" -le 1000 ] || { echo "at most 1000 calls" >&2; exit 2; }
 
-started=$(date +%s)
-um_prepare
-built_so="$UM_ROOT/user_module.so"
-um_start_cluster
-
-# Other worktrees on this machine `make install` too. Measure only the library
-# this checkout built: compare the code the postmaster preloaded, and at the
-# end the installed file, with ours (code and data sections only: builds from
-# different directories differ in their debug information).
-lib_digest() {
-	local tmp
-	tmp=$(mktemp)
-	objcopy -O binary -j .text -j .rodata -j .data "$1" "$tmp" && md5sum <"$tmp" | cut -c1-16
-	rm -f "$tmp"
-}
-built_digest=$(lib_digest "$built_so")
-postmaster=$(head -1 "$UM_DATA/postmaster.pid")
-loaded_map=$(awk '/user_module\.so/ {print $1; exit}' "/proc/$postmaster/maps")
-if [ "$(lib_digest "/proc/$postmaster/map_files/$loaded_map")" != "$built_digest" ]; then
-	echo "the cluster preloaded a user_module.so other than this checkout's build" \
-		"(another make install in between?); run again" >&2
-	exit 1
-fi
-installed_so="$(pg_config --pkglibdir)/user_module.so"
-check_installed_library() {
-	if [ "$(lib_digest "$installed_so")" != "$built_digest" ]; then
-		um_log "WARNING: $installed_so is no longer this checkout's build (another make install?)"
-		return 1
-	fi
-}
-cmp -s "$UM_ROOT/user_module--0.1.0.sql" "$(pg_config --sharedir)/extension/user_module--0.1.0.sql" \
-	|| { echo "the installed install script is not this checkout's; run again" >&2; exit 1; }
-
-PSQL=(psql -X -q -v ON_ERROR_STOP=1)
-PGBENCH="$PG_BIN/pgbench"
-sql() { "${PSQL[@]}" -At "$@"; }
-
-# record OP SIDE ROUND VALUE
-record() {
-	sql -c "INSERT INTO bench.result (op, side, round, value) VALUES ('$1', '$2', $3, $4)"
-}
+bench_start
 
 truncate_side() {
 	if [ "$1" = um ]; then
@@ -92,40 +49,6 @@ truncate_side() {
 	fi
 }
 
-# Both sides once per round; who goes first alternates.
-sides_for_round() { if [ $(($1 % 2)) -eq 1 ]; then echo "um raw"; else echo "raw um"; fi; }
-
-# pgbench_run SCRIPT [pgbench options...]: one client, prepared statements;
-# prints "tps cpu", cpu being the backend's CPU time per transaction in µs
-# (from /proc/<pid>/schedstat, read until the backend exits): steadier than
-# tps on a shared virtual machine, and free of the client's and fsync's waits.
-pgbench_run() {
-	local script=$1 out bp pid last=0 v n tps
-	shift
-	out=$(mktemp)
-	PGAPPNAME=bench_pgbench "$PGBENCH" -n -M prepared -c 1 -j 1 -T "$SECONDS_PER_RUN" "$@" \
-		-f "$BENCH_DIR/$script" >"$out" 2>&1 &
-	bp=$!
-	sleep 0.5	# pgbench's first, short connection is gone by then
-	pid=$(sql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'bench_pgbench'
-				  ORDER BY backend_start DESC LIMIT 1")
-	[ -n "$pid" ] || { echo "pgbench's backend not found" >&2; kill "$bp"; return 1; }
-	while kill -0 "$bp" 2>/dev/null; do
-		v=$(cut -d' ' -f1 "/proc/$pid/schedstat" 2>/dev/null) && [ -n "$v" ] && last=$v
-		sleep 0.1
-	done
-	if ! wait "$bp" || grep -q '^number of failed transactions: [1-9]' "$out"; then
-		cat "$out" >&2
-		rm -f "$out"
-		return 1
-	fi
-	n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")
-	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
-	rm -f "$out"
-	awk -v tps="$tps" -v ns="$last" -v n="$n" 'BEGIN {printf "%s %.2f\n", tps, ns / n / 1000}'
-}
-
-um_log "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GB; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 "${PSQL[@]}" -f "$BENCH_DIR/setup.sql"
 
 #############################################################################
@@ -386,54 +309,7 @@ ops=(
 	"load_rows_per_s|load of $LIST_USERS users, $LOAD_CHUNK per call|abs|rows/s|—|"
 )
 
-# "median [min–max]" of one side; the ratio from paired rounds.
-stats=$(sql -F '|' <<'SQL'
-WITH s AS (
-	SELECT op, side, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS med,
-		   min(value) AS lo, max(value) AS hi, count(*) AS n
-	  FROM bench.result GROUP BY op, side),
-r AS (
-	SELECT u.op, u.round, u.value AS um, w.value AS raw
-	  FROM bench.result u JOIN bench.result w USING (op, round)
-	 WHERE u.side = 'um' AND w.side = 'raw')
-SELECT s.op, s.side, s.med, s.lo, s.hi, s.n,
-	   (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY r.um / r.raw) FROM r WHERE r.op = s.op),
-	   (SELECT min(r.um / r.raw) FROM r WHERE r.op = s.op),
-	   (SELECT max(r.um / r.raw) FROM r WHERE r.op = s.op)
-  FROM s ORDER BY 1, 2;
-SQL
-)
-
-fmt_num() { awk -v v="$1" 'BEGIN { if (v == "") print "—"; else if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v }'; }
-cell() { # op side -> "median [min–max]"
-	local line
-	line=$(printf '%s\n' "$stats" | awk -F'|' -v o="$1" -v s="$2" '$1 == o && $2 == s')
-	[ -n "$line" ] || { echo "—"; return; }
-	IFS='|' read -r _ _ med lo hi n _ _ _ <<<"$line"
-	if [ "$n" -gt 1 ]; then echo "$(fmt_num "$med") [$(fmt_num "$lo")–$(fmt_num "$hi")]"
-	else fmt_num "$med"; fi
-}
-
-rows=()
-for spec in "${ops[@]}"; do
-	IFS='|' read -r op label kind unit target test <<<"$spec"
-	line=$(printf '%s\n' "$stats" | awk -F'|' -v o="$op" '$1 == o && $2 == "um"')
-	IFS='|' read -r _ _ um_med _ _ _ ratio rlo rhi <<<"$line"
-	ratio_cell="—"
-	if [ "$kind" = tps ] && [ -n "$ratio" ]; then
-		ratio_cell="$(fmt_num "$ratio")× [$(fmt_num "$rlo")–$(fmt_num "$rhi")]"
-	elif [ "$kind" = ms ] && [ -n "$ratio" ]; then
-		# lower is better: speed ratio is raw/um
-		ratio_cell="$(awk -v a="$ratio" -v l="$rlo" -v h="$rhi" 'BEGIN {printf "%.2f× [%.2f–%.2f]", 1/a, 1/h, 1/l}')"
-		ratio=$(awk -v a="$ratio" 'BEGIN {print 1/a}')
-	fi
-	met="—"
-	case "$test" in
-		ratio\>=*) met=$(awk -v r="$ratio" -v t="${test#ratio>=}" 'BEGIN {print (r >= t) ? "yes" : "NO"}') ;;
-		um\<*) met=$(awk -v v="$um_med" -v t="${test#um<}" 'BEGIN {print (v < t) ? "yes" : "NO"}') ;;
-	esac
-	rows+=("$label ($unit)|$(cell "$op" um)|$(cell "$op" raw)|$ratio_cell|$target|$met")
-done
+bench_rows "${ops[@]}"
 
 notes=(
 	"Backend CPU per call: the pgbench backend's CPU time (/proc/<pid>/schedstat) over its transactions;"
@@ -444,23 +320,12 @@ notes=(
 	"many matches it walks user_pkey in id order and filters, which is slow when the matches are few;"
 	"raw SQL gets the same plans, so compare the two sides of one run, not p95 across runs."
 )
-elapsed=$(($(date +%s) - started))
-commit=$(git -C "$UM_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-so_note="library: this checkout's build"
-check_installed_library || so_note="WARNING: the installed library changed during the run"
-header="user_module $commit, PostgreSQL $(postgres --version | awk '{print $3}'), $(nproc) cores, \
-$(free -g | awk '/^Mem:/ {print $2}') GB RAM, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'); \
-$ROUNDS rounds (bulk $BULK_ROUNDS), ${SECONDS_PER_RUN}s pgbench runs (-M prepared -c 1 -j 1), \
-load average at end $(cut -d' ' -f1-3 /proc/loadavg), $elapsed s in all; $so_note"
-columns="operation|user_module|raw SQL|ratio (speed)|target|met?"
+header=$(bench_header "$ROUNDS rounds (bulk $BULK_ROUNDS), ${SECONDS_PER_RUN}s pgbench runs (-M prepared -c 1 -j 1)")
 
 echo
 echo "$header"
 echo
-{
-	echo "$columns"
-	printf '%s\n' "${rows[@]}"
-} | column -t -s '|' -o ' | '
+bench_print_table
 echo
 echo "Cells: median [min–max] over rounds; ratio: user_module speed / raw speed, median of per-round ratios [min–max]."
 echo "Latencies are measured inside the server around each call (no client round trip)."
@@ -477,9 +342,7 @@ mkdir -p "$OUT_DIR"
 	echo
 	echo "$header"
 	echo
-	echo "| ${columns//|/ | } |"
-	echo "|---|---:|---:|---:|---|---|"
-	for row in "${rows[@]}"; do echo "| ${row//|/ | } |"; done
+	bench_markdown_table
 	echo
 	echo "Cells: median [min–max] over rounds; ratio: user_module speed / raw speed, median of the"
 	echo "per-round ratios [min–max]. Latencies are timed inside the server around each call."
