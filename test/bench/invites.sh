@@ -4,8 +4,10 @@
 # the two sides round by round. Prints a table of medians (min–max over
 # rounds) and writes it as Markdown to test/bench/out/invites.md.
 #
-#   test/bench/invites.sh                 # default sizes, about 12 minutes
-#   BENCH_QUICK=1 test/bench/invites.sh   # small sizes, about 3 minutes
+#   test/bench/invites.sh                 # default sizes, about 6 minutes
+#   BENCH_QUICK=1 test/bench/invites.sh   # small sizes, about 1.5 minutes
+#
+# test/bench/profile.sh shows where one of these functions spends its time.
 #
 # What it compares (user_module | raw SQL):
 #   1. validate_invite_token(token), pgbench    | SELECT * by primary key
@@ -284,13 +286,16 @@ notes=(
 	"Backend CPU: the backend's CPU time (/proc/<pid>/schedstat), per pgbench transaction or over the"
 	"one statement; steadier than tps on a shared VM, and without the waits for the client and fsync."
 	"pgbench transactions of 1. and 5. first fetch the token (and id) by k from a helper table with"
-	"\\gset, on both sides; that lookup alone costs $(lookup_median validate_invite_lookup_cpu) µs (1.) and $(lookup_median accept_invite_lookup_cpu) µs (5.) of CPU per"
-	"transaction (median), and the \"less the token lookup\" rows subtract it, round by round."
+	"\\gset, on both sides; a transaction of that lookup alone costs $(lookup_median validate_invite_lookup_cpu) µs (1.) and $(lookup_median accept_invite_lookup_cpu) µs (5.)"
+	"of CPU (median), and the \"less the token lookup\" rows subtract it, round by round: what remains"
+	"is what the second statement adds to a transaction."
 	"1.: the same random invites on both sides (pgbench --random-seed = round); the token is a bind parameter."
 	"2.: raw SQL is a nested loop of primary-key lookups of the same ids (LATERAL ... OFFSET 0)."
 	"3.: the raw INSERT writes no event; create_invite also checks the users' emails, writes an"
 	"invite.created event, NOTIFYs it and signs the token it returns."
 	"4., 6.: wall time from BEGIN to the end of COMMIT, after a warm-up call rolled back in the same session."
+	"4.: the raw UPDATE also sets updated_at and skips deleted rows, as refresh does; refresh also signs"
+	"the 1,000 new tokens, looks for missing ids, sorts by id and writes and NOTIFYs 1,000 invite.resent events."
 	"5.: raw SQL is one statement (UPDATE invite, INSERT user, INSERT two events); accept_invite also"
 	"verifies the token (HMAC) and NOTIFYs both events. $ACCEPT_TX transactions per side and round."
 	"shared_buffers $(sql -c 'SHOW shared_buffers'): every table of the run stays in shared buffers."
