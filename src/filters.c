@@ -59,8 +59,7 @@ find_column(const EntityTable *table, const char *name, int len)
 {
 	for (int i = 0; i < table->ncolumns; i++)
 	{
-		if (strlen(table->columns[i].name) == len &&
-			memcmp(table->columns[i].name, name, len) == 0)
+		if (NameIs(table->columns[i].name, name, len))
 			return &table->columns[i];
 	}
 	return NULL;
@@ -188,9 +187,8 @@ append_time_filter(StringInfo sql, const EntityColumn *col, JsonbValue *v, Query
 
 		if (tok != WJB_KEY)
 			continue;
-		for (int i = 0; i < lengthof(time_operators); i++)
-			if (strlen(time_operators[i].key) == k.val.string.len &&
-				memcmp(time_operators[i].key, k.val.string.val, k.val.string.len) == 0)
+		for (int i = 0; i < (int) lengthof(time_operators); i++)
+			if (NameIs(time_operators[i].key, k.val.string.val, k.val.string.len))
 				op = &time_operators[i];
 		if (op == NULL)
 			ereport(ERROR,
@@ -385,7 +383,7 @@ AppendOrderBy(StringInfo sql, const EntityTable *table, const char *order_by)
 	while (p != NULL)
 	{
 		const char *end = strchr(p, ',');
-		int			len = end ? end - p : strlen(p);
+		int			len = end ? (int) (end - p) : (int) strlen(p);
 		const char *name = p;
 		bool		desc = false;
 		const EntityColumn *col;

@@ -79,8 +79,7 @@ ParseJsonObjectFields(JsonbContainer *object, const FieldSpec *specs, int nspecs
 			current = -1;
 			for (int i = 0; i < nspecs; i++)
 			{
-				if (strlen(specs[i].name) == v.val.string.len &&
-					memcmp(specs[i].name, v.val.string.val, v.val.string.len) == 0)
+				if (NameIs(specs[i].name, v.val.string.val, v.val.string.len))
 				{
 					current = i;
 					break;

@@ -174,7 +174,7 @@ invite_tuple(TupleDesc desc, SpiRows rows, uint64 i, const char *token)
 	Datum		values[lengthof(source)];
 	bool		nulls[lengthof(source)];
 
-	for (int c = 0; c < lengthof(source); c++)
+	for (int c = 0; c < (int) lengthof(source); c++)
 	{
 		if (source[c] == 0)
 		{
@@ -339,7 +339,7 @@ um_create_invite(PG_FUNCTION_ARGS)
 	ModuleCall	call;
 	Datum		result;
 
-	for (int a = 0; a < lengthof(arg_field); a++)
+	for (int a = 0; a < (int) lengthof(arg_field); a++)
 	{
 		FieldValue *fv = &f[arg_field[a]];
 

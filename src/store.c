@@ -260,7 +260,7 @@ RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, int e
 		edata = CopyErrorData();
 		if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION && edata->constraint_name)
 		{
-			for (int i = 0; i < lengthof(unique_messages); i++)
+			for (int i = 0; i < (int) lengthof(unique_messages); i++)
 			{
 				if (strcmp(edata->constraint_name, unique_messages[i].constraint) == 0)
 				{

@@ -52,6 +52,13 @@ typedef struct FieldSpec
 	FieldType	type;
 } FieldSpec;
 
+/* Whether the len bytes at s spell name (JSON keys are not NUL-terminated). */
+static inline bool
+NameIs(const char *name, const char *s, int len)
+{
+	return strlen(name) == (size_t) len && memcmp(name, s, len) == 0;
+}
+
 extern void ParseJsonObjectFields(JsonbContainer *object, const FieldSpec *specs,
 								  int nspecs, FieldValue *out, const char *what);
 extern text *NormalizeEmail(text *raw);

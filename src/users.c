@@ -159,7 +159,7 @@ insert_users(FieldValue *rows, int n)
 	UF_AVATAR_URL, UF_METADATA};
 	Datum		values[lengthof(fields)];
 
-	for (int c = 0; c < lengthof(fields); c++)
+	for (int c = 0; c < (int) lengthof(fields); c++)
 		values[c] = FieldArray(rows, n, UF_COUNT, fields[c],
 							   fields[c] == UF_METADATA ? JSONBOID : TEXTOID);
 
