@@ -27,7 +27,7 @@
 #   BENCH_ACCEPT_TX [20000] (2000)  accept_invite transactions per side and round
 #   BENCH_REFRESH_IDS [1000]      ids per refresh_invite_tokens call
 #   BENCH_BULK_INVITES [10000]    invites per create_invites call (bulk comparison)
-#   BENCH_BULK_ROUNDS [5] (3)     rounds of the refresh and bulk comparisons
+#   BENCH_BULK_ROUNDS [5] (3)     rounds of the short comparisons (2., 4., 6.)
 #   BENCH_LOAD_CHUNK [10000]      invites per create_invites call while loading
 #   UM_PORT [54355]               port of the throwaway cluster
 #   UM_EXTRA_CONF ["shared_buffers = 512MB"]  extra postgresql.conf lines; the
@@ -152,11 +152,12 @@ done
 
 #############################################################################
 # 2. Validation inside one statement, over every token of bench.token
+#    (BULK_ROUNDS rounds: they are short)
 #############################################################################
 validate_stmt_um="SELECT count(*) FROM bench.token t, user_module.validate_invite_token(t.token) v"
 validate_stmt_raw="SELECT count(*) FROM bench.token t,
 	LATERAL (SELECT * FROM raw.invite i WHERE i.id = t.id OFFSET 0) v"
-for r in $(seq 1 "$ROUNDS"); do
+for r in $(seq 1 "$BULK_ROUNDS"); do
 	for side in $(sides_for_round "$r"); do
 		if [ "$side" = um ]; then stmt=$validate_stmt_um; else stmt=$validate_stmt_raw; fi
 		warmup="${stmt/bench.token t/(SELECT * FROM bench.token ORDER BY k LIMIT 100) t}"
@@ -300,7 +301,7 @@ notes=(
 	"verifies the token (HMAC) and NOTIFYs both events. $ACCEPT_TX transactions per side and round."
 	"shared_buffers $(sql -c 'SHOW shared_buffers'): every table of the run stays in shared buffers."
 )
-header=$(bench_header "$ROUNDS rounds (refresh and bulk $BULK_ROUNDS), ${SECONDS_PER_RUN}s pgbench runs (-M prepared -c 1 -j 1)")
+header=$(bench_header "$ROUNDS rounds (2., 4. and 6.: $BULK_ROUNDS), ${SECONDS_PER_RUN}s pgbench runs (-M prepared -c 1 -j 1)")
 
 echo
 echo "$header"

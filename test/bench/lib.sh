@@ -47,7 +47,8 @@ bench_start() {
 	installed_so="$(pg_config --pkglibdir)/user_module.so"
 	cmp -s "$UM_ROOT/user_module--0.1.0.sql" "$(pg_config --sharedir)/extension/user_module--0.1.0.sql" \
 		|| { echo "the installed install script is not this checkout's; run again" >&2; exit 1; }
-	um_log "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GB; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+	load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+	um_log "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GB; load average $load_at_start"
 }
 
 # record OP SIDE ROUND VALUE
@@ -159,7 +160,7 @@ bench_header() {
 	check_installed_library || so_note="WARNING: the installed library changed during the run"
 	echo "user_module $commit, PostgreSQL $(postgres --version | awk '{print $3}'), $(nproc) cores, \
 $(free -g | awk '/^Mem:/ {print $2}') GB RAM, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'); \
-$1, load average at end $(cut -d' ' -f1-3 /proc/loadavg), $elapsed s in all; $so_note"
+$1, load average at start $load_at_start, at end $(cut -d' ' -f1-3 /proc/loadavg), $elapsed s in all; $so_note"
 }
 
 # The table of BENCH_ROWS, aligned for a terminal, or as Markdown.
