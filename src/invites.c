@@ -524,7 +524,8 @@ um_refresh_invite_tokens(PG_FUNCTION_ARGS)
 	ModuleCall	call;
 	SpiRows		rows;
 	Datum		refreshed_ids;
-	SpiRows		missing;
+	ArrayType  *ids_given;
+	SpiRows		missing = {NULL, 0};
 
 	RequireArgument(fcinfo, 0, "ids");
 	(void) SigningKey(&keylen);
@@ -544,13 +545,18 @@ um_refresh_invite_tokens(PG_FUNCTION_ARGS)
 				   values, NULL, false, SPI_OK_SELECT);
 	refreshed_ids = RowsColumnArray(rows, ICOL_ID, TEXTOID);
 
-	values[1] = refreshed_ids;
-	missing = RunPlan(KeptPlan(&missing_ids_plan,
-							   "SELECT DISTINCT x FROM pg_catalog.unnest($1::pg_catalog.text[]) AS x "
-							   "WHERE x IS NOT NULL AND NOT x OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) "
-							   "ORDER BY x",
-							   lengthof(missing_types), missing_types),
-					  values, NULL, true, SPI_OK_SELECT);
+	/* as many rows as ids: every id was found (the rows are distinct) */
+	ids_given = DatumGetArrayTypeP(values[0]);
+	if (rows.count < (uint64) ArrayGetNItems(ARR_NDIM(ids_given), ARR_DIMS(ids_given)))
+	{
+		values[1] = refreshed_ids;
+		missing = RunPlan(KeptPlan(&missing_ids_plan,
+								   "SELECT DISTINCT x FROM pg_catalog.unnest($1::pg_catalog.text[]) AS x "
+								   "WHERE x IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.unnest($2::pg_catalog.text[]) AS r "
+								   "WHERE r OPERATOR(pg_catalog.=) x) ORDER BY x",
+								   lengthof(missing_types), missing_types),
+						  values, NULL, true, SPI_OK_SELECT);
+	}
 	if (missing.count > 0)
 	{
 		text	  **ids = palloc(sizeof(text *) * missing.count);
