@@ -13,6 +13,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -274,22 +275,35 @@ static void
 reject_emails_of_users(FieldValue *rows, int n)
 {
 	static const Oid types[] = {TEXTARRAYOID};
+	Datum	   *lowered = palloc(sizeof(Datum) * n);
 	Datum		values[1];
 	SpiRows		found;
 	bool		isnull;
 
-	/* lower() in SQL, as the unique index on users does it */
-	values[0] = FieldArray(rows, n, IF_COUNT, IF_EMAIL, TEXTOID);
+	/* lower() under the database collation, as the index on users does it */
+	for (int i = 0; i < n; i++)
+		lowered[i] = DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID, rows[i * IF_COUNT + IF_EMAIL].value);
+	values[0] = PointerGetDatum(construct_array(lowered, n, TEXTOID, -1, false, TYPALIGN_INT));
 	found = RunPlan(KeptPlan(&user_email_taken_plan,
-							 "SELECT e.n FROM pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY AS e(email, n) "
-							 "WHERE EXISTS (SELECT FROM user_module.\"user\" u "
-							 "WHERE pg_catalog.lower(u.email) OPERATOR(pg_catalog.=) pg_catalog.lower(e.email) "
-							 "AND u.deleted_at IS NULL) "
-							 "ORDER BY e.n LIMIT 1",
+							 "SELECT pg_catalog.lower(email) FROM user_module.\"user\" "
+							 "WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) "
+							 "AND deleted_at IS NULL LIMIT 1",
 							 1, types),
 					values, NULL, true, SPI_OK_SELECT);
-	if (found.count > 0)
-		email_of_a_user(n > 1 ? DatumGetInt64(RowColumn(found, 0, 1, &isnull)) - 1 : -1);
+	if (found.count == 0)
+		return;
+	if (n == 1)
+		email_of_a_user(-1);
+	/* which element: the first whose lowered email is the one found */
+	{
+		text	   *taken = DatumGetTextPP(RowColumn(found, 0, 1, &isnull));
+
+		for (int i = 0; i < n; i++)
+			if (VARSIZE_ANY_EXHDR(taken) == VARSIZE_ANY_EXHDR(DatumGetTextPP(lowered[i])) &&
+				memcmp(VARDATA_ANY(taken), VARDATA_ANY(DatumGetTextPP(lowered[i])),
+					   VARSIZE_ANY_EXHDR(taken)) == 0)
+				email_of_a_user(i);
+	}
 }
 
 /*

@@ -32,8 +32,6 @@ extern bool HmacSha256(const uint8 *key, size_t keylen, const uint8 *data, size_
 extern char *TokenSign(const TokenClaims *claims, const uint8 *key, size_t keylen);
 extern TokenStatus TokenVerifySignature(const char *token, int len, int encoding,
 										const uint8 *key, size_t keylen);
-extern TokenStatus TokenReadClaims(const char *token, int len, int encoding,
-								   TokenClaims *claims);
 extern TokenStatus TokenVerify(const char *token, int len, int encoding,
 							   const uint8 *key, size_t keylen, TokenClaims *claims);
 
