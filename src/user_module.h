@@ -2,8 +2,11 @@
  * user_module.h
  *		Declarations shared by the files of user_module.
  *
- * Dependencies run downhill: users.c (SQL-callable) uses input.c, filters.c,
- * store.c and events.c; those use the pure helpers in ulid.c.
+ * Dependencies run downhill: the SQL-callable users.c and invites.c use
+ * entity.c (what both tables share), input.c, filters.c, store.c and
+ * events.c; invites.c takes the user-creation path of users.c (never the
+ * other way round) and the pure token code of token.h; ulid.c and token.c
+ * know nothing of tables.
  */
 #ifndef USER_MODULE_H
 #define USER_MODULE_H
