@@ -291,14 +291,7 @@ values_equal(Datum a, bool anull, Datum b, bool bnull, bool is_json)
 		return anull && bnull;
 	if (is_json)
 		return JsonbEqual(DatumGetJsonbP(a), DatumGetJsonbP(b));
-	else
-	{
-		text	   *ta = DatumGetTextPP(a);
-		text	   *tb = DatumGetTextPP(b);
-
-		return VARSIZE_ANY_EXHDR(ta) == VARSIZE_ANY_EXHDR(tb) &&
-			memcmp(VARDATA_ANY(ta), VARDATA_ANY(tb), VARSIZE_ANY_EXHDR(ta)) == 0;
-	}
+	return TextsEqual(DatumGetTextPP(a), DatumGetTextPP(b));
 }
 
 /* UPDATE <table> SET <change columns> = $2..., updated_at = now() WHERE id = $1 */

@@ -269,6 +269,14 @@ NormalizeMetadata(FieldValue *f)
 				 errmsg("metadata must be a JSON object or null")));
 }
 
+/* Byte equality of two texts: what a deterministic collation calls equal. */
+bool
+TextsEqual(text *a, text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
 bool
 JsonbEqual(Jsonb *a, Jsonb *b)
 {
@@ -377,13 +385,8 @@ UniqueTextsInOrder(Datum *values, int n)
 	}
 	qsort(sorted, n, sizeof(TextAt), compare_text_at);
 	for (int i = 1; i < n; i++)
-	{
-		TextAt		prev = sorted[i - 1];
-
-		prev.position = sorted[i].position;
-		if (compare_text_at(&prev, &sorted[i]) == 0)
+		if (TextsEqual(sorted[i - 1].value, sorted[i].value))
 			repeated[sorted[i].position] = true;
-	}
 	for (int i = 0; i < n; i++)
 		if (!repeated[i])
 			values[kept++] = values[i];

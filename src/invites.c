@@ -216,14 +216,9 @@ return_invite_rows(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows)
 static Datum
 invite_result(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows, const char *given_token)
 {
-	TupleDesc	desc;
+	TupleDesc	desc = ResultDesc(fcinfo);
 	const char *token = given_token;
-	HeapTuple	tuple;
-	MemoryContext old;
-	Datum		result;
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "function returning a row called in a context that cannot accept one");
 	if (token == NULL && caller_may_hold_tokens(call))
 	{
 		size_t		keylen;
@@ -231,11 +226,7 @@ invite_result(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows, const cha
 
 		token = invite_token(rows, 0, key, keylen);
 	}
-	tuple = invite_tuple(desc, rows, 0, token);
-	old = MemoryContextSwitchTo(call->caller_cxt);
-	result = heap_copy_tuple_as_datum(tuple, desc);
-	MemoryContextSwitchTo(old);
-	return result;
+	return TupleAsResult(call, invite_tuple(desc, rows, 0, token), desc);
 }
 
 /* ---------------------------------------------------------------- create */
@@ -278,6 +269,7 @@ reject_emails_of_users(FieldValue *rows, int n)
 	Datum	   *lowered = palloc(sizeof(Datum) * n);
 	Datum		values[1];
 	SpiRows		found;
+	text	   *taken;
 	bool		isnull;
 
 	/* lower() under the database collation, as the index on users does it */
@@ -295,15 +287,10 @@ reject_emails_of_users(FieldValue *rows, int n)
 	if (n == 1)
 		email_of_a_user(-1);
 	/* which element: the first whose lowered email is the one found */
-	{
-		text	   *taken = DatumGetTextPP(RowColumn(found, 0, 1, &isnull));
-
-		for (int i = 0; i < n; i++)
-			if (VARSIZE_ANY_EXHDR(taken) == VARSIZE_ANY_EXHDR(DatumGetTextPP(lowered[i])) &&
-				memcmp(VARDATA_ANY(taken), VARDATA_ANY(DatumGetTextPP(lowered[i])),
-					   VARSIZE_ANY_EXHDR(taken)) == 0)
-				email_of_a_user(i);
-	}
+	taken = DatumGetTextPP(RowColumn(found, 0, 1, &isnull));
+	for (int i = 0; i < n; i++)
+		if (TextsEqual(taken, DatumGetTextPP(lowered[i])))
+			email_of_a_user(i);
 }
 
 /*

@@ -311,20 +311,33 @@ RowsColumnArray(SpiRows rows, int column, Oid elemtype)
 										   typlen, typbyval, typalign));
 }
 
+/* The row type a function returning one row is declared with. */
+TupleDesc
+ResultDesc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	desc;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "function returning a row called in a context that cannot accept one");
+	return desc;
+}
+
+/* A tuple of that type as the function's result, in the caller's memory. */
+Datum
+TupleAsResult(ModuleCall *call, HeapTuple tuple, TupleDesc desc)
+{
+	MemoryContext old = MemoryContextSwitchTo(call->caller_cxt);
+	Datum		result = heap_copy_tuple_as_datum(tuple, desc);
+
+	MemoryContextSwitchTo(old);
+	return result;
+}
+
 /* One row as the function's declared composite result, in the caller's memory. */
 Datum
 RowAsComposite(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows, uint64 row)
 {
-	TupleDesc	tupdesc;
-	MemoryContext old;
-	Datum		result;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "function returning a row called in a context that cannot accept one");
-	old = MemoryContextSwitchTo(call->caller_cxt);
-	result = heap_copy_tuple_as_datum(rows.table->vals[row], tupdesc);
-	MemoryContextSwitchTo(old);
-	return result;
+	return TupleAsResult(call, rows.table->vals[row], ResultDesc(fcinfo));
 }
 
 /*

@@ -69,6 +69,7 @@ extern void CheckEntityId(text *id);
 extern void CheckName(text *value, const char *field);
 extern void NormalizeMetadata(FieldValue *f);
 extern Jsonb *MergeMetadata(Jsonb *current, Jsonb *patch);
+extern bool TextsEqual(text *a, text *b);
 extern bool JsonbEqual(Jsonb *a, Jsonb *b);
 extern int	UniqueTextsInOrder(Datum *values, int n);
 extern char *JsonbStringValue(JsonbValue *v);
@@ -174,6 +175,8 @@ extern SpiRows RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls,
 					   bool read_only, int expected);
 extern Datum RowColumn(SpiRows rows, uint64 row, int column, bool *isnull);
 extern Datum RowsColumnArray(SpiRows rows, int column, Oid elemtype);
+extern TupleDesc ResultDesc(FunctionCallInfo fcinfo);
+extern Datum TupleAsResult(ModuleCall *call, HeapTuple tuple, TupleDesc desc);
 extern Datum RowAsComposite(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows, uint64 row);
 extern void ReturnRows(FunctionCallInfo fcinfo, SpiRows rows);
 extern void ReturnColumn(FunctionCallInfo fcinfo, SpiRows rows, int column);
