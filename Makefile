@@ -1,14 +1,14 @@
-# PGXS build for user_module. The version lives in user_module.control only.
+# PGXS build for user_module. The version lives in user_module.control only;
+# an install runs user_module--0.1.0.sql and then each upgrade script in turn.
 EXTENSION    = user_module
-EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big   = $(EXTENSION)
 OBJS         = $(patsubst %.c,%.o,$(wildcard src/*.c))
-DATA         = $(EXTENSION)--$(EXTVERSION).sql
+DATA         = $(wildcard $(EXTENSION)--*.sql)
 PG_CPPFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter
 
 # pg_regress files live in sql/ and expected/; isolation specs in test/specs
 REGRESS      = setup users users_errors metadata filters events privileges search_path robustness \
-               invites tokens secret
+               invites tokens secret subscribers
 ISOLATION    = email_race restore_race claim_race notify \
                accept_race refresh_race invite_email_race
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \

@@ -4,7 +4,9 @@
 -- One row per entity changed, in the same transaction: user.created,
 -- user.updated, user.deleted (hard and soft), user.restored. None for a change
 -- that changes nothing, for reads, for failing calls, or for anything rolled
--- back. claim_events(max) removes and returns the oldest events in id order.
+-- back. claim_events(max) removes and returns the oldest events in id order;
+-- purge_events(retention) deletes the events older than the retention.
+-- Triggers on the outbox (subscribers) are tested in subscribers.sql.
 -- NOTIFY at commit is tested in the isolation spec test/specs/notify.spec.
 --
 -- Event ids are printed relative to a mark (the last id the sequence gave),
@@ -191,45 +193,28 @@ SELECT public.expect_error($$SELECT user_module.claim_events(-1)$$, '22023');
 SELECT public.expect_error($$SELECT user_module.claim_events(-2147483648)$$, '22023');
 
 ------------------------------------------------------------------------------
--- Subscribers: triggers on user_module.event
+-- purge_events(retention): the outbox stays bounded when nobody claims
 ------------------------------------------------------------------------------
 
--- A trigger on the outbox sees every event in the transaction that made it;
--- it may call the module again (re-entry), and if it fails, the change fails.
-CREATE TABLE public.seen (name text, entity_id text, runs_as_owner boolean);
-CREATE FUNCTION public.on_event() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-	INSERT INTO public.seen
-	SELECT NEW.name, NEW.entity_id, c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
-	  FROM pg_class c WHERE c.oid = 'user_module.event'::regclass;
-	IF NEW.name = 'user.created' AND NEW.entity_id LIKE 'trig-%' THEN
-		PERFORM user_module.update_user(NEW.entity_id, '{"first_name":"set by subscriber"}');
-	END IF;
-	IF NEW.entity_id = 'trig-fail' THEN
-		RAISE EXCEPTION 'subscriber refused %', NEW.entity_id;
-	END IF;
-	RETURN NEW;
-END
-$$;
-CREATE TRIGGER subscriber AFTER INSERT ON user_module.event
-	FOR EACH ROW EXECUTE FUNCTION public.on_event();
-SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS mark FROM user_module.event_id_seq \gset
-SET ROLE regress_admin;
-SELECT id, first_name FROM user_module.create_users('[{"id":"trig-1","email":"trig1@event.test"},{"id":"plain","email":"plain@event.test"}]');
-SELECT id, first_name FROM user_module.retrieve_user('trig-1');
--- a failing subscriber fails the call: no user, no event
-SELECT public.expect_error($$SELECT user_module.create_user('fail@event.test', id => 'trig-fail')$$, 'P0001');
-SELECT current_user;
-RESET ROLE;
-SELECT id - :mark AS n, name, entity_id FROM user_module.event WHERE id > :mark ORDER BY id;
-SELECT name, entity_id, runs_as_owner FROM public.seen ORDER BY name, entity_id;
-SELECT count(*) AS failed_user FROM user_module.list_users('{"id":"trig-fail"}', with_deleted => true);
-DROP TRIGGER subscriber ON user_module.event;
-DROP TABLE public.seen;
-DROP FUNCTION public.on_event();
-SELECT count(*) AS deleted FROM user_module.delete_users(ARRAY['trig-1', 'plain']);
+SELECT count(*) > 0 AS claimed FROM user_module.claim_events(1000000);
+SELECT count(*) FROM user_module.create_users('[{"id":"p1","email":"p1@purge.test"},{"id":"p2","email":"p2@purge.test"},{"id":"p3","email":"p3@purge.test"}]');
+-- age the first two events (only the owner may write to the outbox directly)
+UPDATE user_module.event SET created_at = now() - interval '8 days' WHERE entity_id = 'p1';
+UPDATE user_module.event SET created_at = now() - interval '2 days' WHERE entity_id = 'p2';
+-- the default retention is 7 days
+SELECT user_module.purge_events() AS purged;
+SELECT entity_id FROM user_module.event ORDER BY id;
+SELECT user_module.purge_events('1 day') AS purged;
+SELECT user_module.purge_events('1 day') AS purged_again;
+SELECT entity_id FROM user_module.event ORDER BY id;
+-- zero keeps nothing older than the transaction
+SELECT user_module.purge_events('0') AS purged;
+SELECT count(*) AS left FROM user_module.event;
+-- errors: a negative or NULL retention
+SELECT public.expect_error($$SELECT user_module.purge_events('-1 second')$$, '22023');
+SELECT public.expect_error($$SELECT user_module.purge_events(NULL)$$, '22023');
+SELECT public.expect_error($$SELECT user_module.purge_events('1 day ago')$$, '22023');
+SELECT count(*) AS deleted FROM user_module.delete_users(ARRAY['p1', 'p2', 'p3']);
 SELECT count(*) > 0 AS claimed FROM user_module.claim_events(1000000);
 
 ------------------------------------------------------------------------------

@@ -40,12 +40,26 @@ SELECT c.relname, count(a.*) FILTER (WHERE a.grantee <> c.relowner) AS grants_to
 SELECT r.rolname,
        has_schema_privilege(r.rolname, 'user_module', 'USAGE') AS schema_usage,
        has_table_privilege(r.rolname, 'user_module."user"', 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER') AS user_table,
-       has_table_privilege(r.rolname, 'user_module.event', 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES,TRIGGER') AS event_table,
+       has_table_privilege(r.rolname, 'user_module.event', 'SELECT,INSERT,UPDATE,DELETE,TRUNCATE,REFERENCES') AS event_table,
+       has_table_privilege(r.rolname, 'user_module.event', 'TRIGGER') AS event_trigger,
        has_sequence_privilege(r.rolname, 'user_module.event_id_seq', 'USAGE,SELECT,UPDATE') AS event_sequence
   FROM pg_roles r
  WHERE r.rolname IN ('regress_admin', 'regress_reader', 'regress_invitee', 'regress_nobody',
                      'user_module_admin', 'user_module_reader', 'user_module_invitee')
  ORDER BY r.rolname;
+-- but admins may add triggers to the outbox (subscribers, see subscribers.sql).
+-- The statements on the outbox run as user_module_outbox: it may use the
+-- outbox and nothing else, cannot log in, and nobody is a member of it.
+SELECT rolcanlogin, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolbypassrls
+  FROM pg_roles WHERE rolname = 'user_module_outbox';
+SELECT count(*) AS members FROM pg_auth_members WHERE roleid = 'user_module_outbox'::regrole;
+SELECT c.relname, a.privilege_type
+  FROM pg_class c, aclexplode(c.relacl) a
+ WHERE c.relnamespace = 'user_module'::regnamespace AND a.grantee = 'user_module_outbox'::regrole
+ ORDER BY 1, 2;
+SELECT count(*) AS functions_it_may_call
+  FROM pg_proc p WHERE p.pronamespace = 'user_module'::regnamespace
+   AND has_function_privilege('user_module_outbox', p.oid, 'EXECUTE');
 -- EXECUTE per role and function
 SELECT p.proname,
        has_function_privilege('regress_admin', p.oid, 'EXECUTE') AS admin,
@@ -67,7 +81,8 @@ INSERT INTO public.calls VALUES
 	('soft_delete_users', $$SELECT user_module.soft_delete_users(ARRAY['new-' || current_user])$$),
 	('restore_users',     $$SELECT user_module.restore_users(ARRAY['new-' || current_user])$$),
 	('delete_users',      $$SELECT user_module.delete_users(ARRAY['new-' || current_user, 'bulk-' || current_user])$$),
-	('claim_events',      $$SELECT user_module.claim_events(0)$$);
+	('claim_events',      $$SELECT user_module.claim_events(0)$$),
+	('purge_events',      $$SELECT user_module.purge_events('100 years')$$);
 GRANT SELECT ON public.calls TO PUBLIC;
 -- direct access to the tables and the sequence
 CREATE TABLE public.direct (what text PRIMARY KEY, stmt text NOT NULL);
@@ -85,7 +100,8 @@ INSERT INTO public.direct VALUES
 	('nextval',       $$SELECT nextval('user_module.event_id_seq')$$),
 	('setval',        $$SELECT setval('user_module.event_id_seq', 1)$$),
 	('lock user',     $$LOCK TABLE user_module."user"$$),
-	('trigger',       $$CREATE TRIGGER t BEFORE INSERT ON user_module.event FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()$$);
+	('trigger user',  $$CREATE TRIGGER t BEFORE INSERT ON user_module."user" FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()$$),
+	('trigger event', $$CREATE TRIGGER t BEFORE UPDATE ON user_module.event FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()$$);
 GRANT SELECT ON public.direct TO PUBLIC;
 
 ------------------------------------------------------------------------------
@@ -96,7 +112,15 @@ SELECT coalesce(max(id), 0) AS mark FROM user_module.event \gset
 SET ROLE regress_admin;
 SELECT current_user;
 SELECT fn, public.outcome(stmt) FROM public.calls ORDER BY fn;
-SELECT what, public.expect_error(stmt, '42501') FROM public.direct ORDER BY what;
+SELECT what, public.expect_error(stmt, '42501') FROM public.direct WHERE what <> 'trigger event' ORDER BY what;
+-- the one thing an admin may do to a table: add a trigger to the outbox
+SELECT public.outcome(stmt) AS trigger_event FROM public.direct WHERE what = 'trigger event';
+-- (dropping a trigger takes the table's owner; subscribers.sql shows how an
+-- admin removes its own: DROP FUNCTION ... CASCADE)
+SELECT public.expect_error($$DROP TRIGGER t ON user_module.event$$, '42501');
+RESET ROLE;
+DROP TRIGGER t ON user_module.event;
+SET ROLE regress_admin;
 -- an error inside a function leaves the caller's identity and rights as they were
 SELECT public.expect_error($$SELECT user_module.create_user('p1@priv.test')$$, '23505');
 SELECT public.expect_error($$SELECT user_module.update_users('[{"id":"nope"}]')$$, 'P0002');

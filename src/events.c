@@ -2,7 +2,8 @@
  * events.c
  *		The transactional outbox: one user_module.event row per entity changed,
  *		written in the caller's transaction, optionally sent with NOTIFY at
- *		commit, and claimed by workers with claim_events().
+ *		commit, claimed by workers with claim_events(), and purged by age with
+ *		purge_events().
  *
  * Both the row and the NOTIFY belong to the (sub)transaction that made the
  * change, so a rollback, or ROLLBACK TO SAVEPOINT, takes them back too.
@@ -14,6 +15,7 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 #include "utils/json.h"
 
 #include "user_module.h"
@@ -22,6 +24,7 @@
 
 static SPIPlanPtr insert_events_plan = NULL;
 static SPIPlanPtr claim_events_plan = NULL;
+static SPIPlanPtr purge_events_plan = NULL;
 
 /* NOTIFY payload: {"id": <event id>, "name": "...", "entity_id": "..."} */
 static void
@@ -56,13 +59,12 @@ EmitEvents(const char *name, Datum entity_ids)
 
 	values[0] = CStringGetTextDatum(name);
 	values[1] = entity_ids;
-	rows = RunPlan(KeptPlan(&insert_events_plan,
-							"INSERT INTO user_module.event (name, entity_id, data) "
-							"SELECT $1, e, pg_catalog.jsonb_build_object('id', e) "
-							"FROM pg_catalog.unnest($2::pg_catalog.text[]) AS e "
-							"RETURNING id, entity_id",
-							2, types),
-				   values, NULL, false, SPI_OK_INSERT_RETURNING);
+	rows = RunOutboxPlan(&insert_events_plan,
+						 "INSERT INTO user_module.event (name, entity_id, data) "
+						 "SELECT $1, e, pg_catalog.jsonb_build_object('id', e) "
+						 "FROM pg_catalog.unnest($2::pg_catalog.text[]) AS e "
+						 "RETURNING id, entity_id",
+						 2, types, values, SPI_OK_INSERT_RETURNING);
 
 	if (!um_notify)
 		return;
@@ -102,15 +104,56 @@ um_claim_events(PG_FUNCTION_ARGS)
 	BeginModuleCall(&call);
 	values[0] = Int64GetDatum(max);
 	ReturnRows(fcinfo,
-			   RunPlan(KeptPlan(&claim_events_plan,
-								"WITH claimed AS ("
-								" DELETE FROM user_module.event WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
-								"  SELECT id FROM user_module.event ORDER BY id LIMIT $1"
-								"  FOR UPDATE SKIP LOCKED))"
-								" RETURNING *) "
-								"SELECT * FROM claimed ORDER BY id",
-								1, types),
-					   values, NULL, false, SPI_OK_SELECT));
+			   RunOutboxPlan(&claim_events_plan,
+							 "WITH claimed AS ("
+							 " DELETE FROM user_module.event WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+							 "  SELECT id FROM user_module.event ORDER BY id LIMIT $1"
+							 "  FOR UPDATE SKIP LOCKED))"
+							 " RETURNING *) "
+							 "SELECT * FROM claimed ORDER BY id",
+							 1, types, values, SPI_OK_SELECT));
 	EndModuleCall(&call);
 	return (Datum) 0;
+}
+
+/*
+ * purge_events(retention interval DEFAULT '7 days') RETURNS bigint
+ *
+ * Deletes the events written more than retention ago, so that an outbox
+ * nobody claims from stays bounded; returns how many it deleted. Events a
+ * worker is claiming right now are skipped rather than waited for.
+ */
+PG_FUNCTION_INFO_V1(um_purge_events);
+Datum
+um_purge_events(PG_FUNCTION_ARGS)
+{
+	static const Oid types[] = {INTERVALOID};
+	Interval	zero = {0};
+	Datum		values[1];
+	ModuleCall	call;
+	SpiRows		rows;
+	bool		isnull;
+	int64		purged;
+
+	if (PG_ARGISNULL(0) ||
+		DatumGetInt32(DirectFunctionCall2(interval_cmp, PG_GETARG_DATUM(0),
+										  IntervalPGetDatum(&zero))) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("retention must be an interval of zero or more")));
+
+	BeginModuleCall(&call);
+	values[0] = PG_GETARG_DATUM(0);
+	rows = RunOutboxPlan(&purge_events_plan,
+						 "WITH purged AS ("
+						 " DELETE FROM user_module.event WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+						 "  SELECT id FROM user_module.event"
+						 "  WHERE created_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
+						 "  FOR UPDATE SKIP LOCKED))"
+						 " RETURNING 1) "
+						 "SELECT pg_catalog.count(*) FROM purged",
+						 1, types, values, SPI_OK_SELECT);
+	purged = DatumGetInt64(RowColumn(rows, 0, 1, &isnull));
+	EndModuleCall(&call);
+	PG_RETURN_INT64(purged);
 }

@@ -12,6 +12,8 @@
  * text forgot to qualify one. Pinning in C costs a list push; a SET clause on
  * the functions would cost a GUC save and restore on every call. On error,
  * (sub)transaction abort restores both the user id and the search path.
+ * Statements on the outbox, which may fire administrators' triggers, are the
+ * one exception: see RunOutboxPlan.
  */
 #include "postgres.h"
 
@@ -21,8 +23,10 @@
 #include "catalog/pg_namespace.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -137,20 +141,26 @@ extension_owner(void)
 	return owner_of_tables.oid;
 }
 
+static void
+pin_search_path(void)
+{
+	OverrideSearchPath pinned = {0};
+
+	pinned.schemas = list_make1_oid(PG_CATALOG_NAMESPACE);
+	PushOverrideSearchPath(&pinned);
+}
+
 void
 BeginModuleCall(ModuleCall *call)
 {
 	Oid			owner = extension_owner();
-
-	OverrideSearchPath pinned = {0};
 
 	call->caller_cxt = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	GetUserIdAndSecContext(&call->saved_user, &call->saved_sec_context);
 	SetUserIdAndSecContext(owner, call->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	pinned.schemas = list_make1_oid(PG_CATALOG_NAMESPACE);
-	PushOverrideSearchPath(&pinned);
+	pin_search_path();
 }
 
 void
@@ -234,6 +244,49 @@ PlanForQuery(const char *sql, const QueryParams *params)
 	}
 	entry->last_used = ++plan_cache_clock;
 	return entry->plan;
+}
+
+/*
+ * Runs a fixed statement on user_module.event, inside a ModuleCall, where it
+ * may fire code the extension does not control: triggers administrators add
+ * to the outbox (subscribers). A trigger runs as the role whose statement
+ * fires it, so the statement runs as user_module_outbox, a NOLOGIN role that
+ * may touch the outbox and nothing else, instead of as the owner (usually a
+ * superuser). And the search path is set as a setting, "pg_catalog, pg_temp",
+ * instead of pinned: a pinned path would override a subscriber's own SET
+ * search_path clause. The plan is prepared under that same setting, so the
+ * plan cache finds its search path unchanged and never replans.
+ */
+SpiRows
+RunOutboxPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes,
+			  Datum *values, int expected)
+{
+	Oid			outbox = get_role_oid("user_module_outbox", true);
+	Oid			owner;
+	int			sec_context;
+	int			guc_level;
+	SpiRows		rows;
+
+	if (!OidIsValid(outbox))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("role \"user_module_outbox\" does not exist"),
+				 errhint("Run ALTER EXTENSION user_module UPDATE, which creates it.")));
+
+	GetUserIdAndSecContext(&owner, &sec_context);
+	PopOverrideSearchPath();
+	SetUserIdAndSecContext(outbox, sec_context);
+	guc_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	rows = RunPlan(KeptPlan(slot, sql, nargs, argtypes), values, NULL, false, expected);
+
+	/* on error, (sub)transaction abort undoes all three */
+	AtEOXact_GUC(true, guc_level);
+	SetUserIdAndSecContext(owner, sec_context);
+	pin_search_path();
+	return rows;
 }
 
 /*

@@ -173,6 +173,8 @@ extern SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const O
 extern SPIPlanPtr PlanForQuery(const char *sql, const QueryParams *params);
 extern SpiRows RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls,
 					   bool read_only, int expected);
+extern SpiRows RunOutboxPlan(SPIPlanPtr *slot, const char *sql, int nargs,
+							 const Oid *argtypes, Datum *values, int expected);
 extern Datum RowColumn(SpiRows rows, uint64 row, int column, bool *isnull);
 extern Datum RowsColumnArray(SpiRows rows, int column, Oid elemtype);
 extern TupleDesc ResultDesc(FunctionCallInfo fcinfo);
