@@ -1,0 +1,56 @@
+# The outbox purge as a scheduled job (pg_cron, Debian's postgresql-15-cron),
+# on a cluster of its own that preloads both libraries. Sourced by test/run:
+#   cron_test_start PORT   starts it and schedules the job (it runs once a minute)
+#   cron_test_check        waits for a run of the job, prints TAP, stops the cluster
+# Between the two, test/run runs other tests, so the wait is mostly free.
+# The job is scheduled by an administrator (a member of user_module_admin,
+# not a superuser) and runs with that role's rights.
+
+cron_psql() { psql -X -q -At -v ON_ERROR_STOP=1 -p "$CRON_PORT" -d postgres "$@"; }
+
+cron_test_start() {
+	CRON_PORT=$1
+	um_scratch_cluster cron "$CRON_PORT" "shared_preload_libraries = 'user_module, pg_cron'
+user_module.jwt_secret = '$UM_JWT_SECRET'
+cron.database_name = 'postgres'
+cron.use_background_workers = on
+max_worker_processes = 16"
+	cron_psql >/dev/null <<-'SQL'
+		SET client_min_messages = warning;
+		CREATE EXTENSION user_module CASCADE;
+		CREATE EXTENSION pg_cron;
+		CREATE ROLE cron_admin LOGIN IN ROLE user_module_admin;
+		GRANT USAGE ON SCHEMA cron TO cron_admin;
+		-- three events; two made to look 8 and 30 days old (only the owner may)
+		SELECT count(*) FROM user_module.create_users('[{"id":"old1","email":"old1@cron.test"},
+			{"id":"old2","email":"old2@cron.test"},{"id":"new1","email":"new1@cron.test"}]');
+		UPDATE user_module.event SET created_at = now() - interval '8 days' WHERE entity_id = 'old1';
+		UPDATE user_module.event SET created_at = now() - interval '30 days' WHERE entity_id = 'old2';
+		SET ROLE cron_admin;
+		SELECT cron.schedule('user_module-purge-events', '* * * * *',
+		                     $$SELECT user_module.purge_events('7 days')$$);
+		RESET ROLE;
+	SQL
+}
+
+cron_test_check() {
+	local n=0 status="" deadline=$((SECONDS + 120))
+	cron_tap() {
+		n=$((n + 1))
+		if [ "$1" = "$2" ]; then echo "ok $n - $3"; else echo "not ok $n - $3"; echo "# got '$1', expected '$2'"; fi
+	}
+	echo "1..4"
+	while [ $SECONDS -lt $deadline ]; do
+		status=$(cron_psql -c "SELECT status FROM cron.job_run_details WHERE status IN ('succeeded', 'failed') ORDER BY runid LIMIT 1")
+		[ -n "$status" ] && break
+		sleep 2
+	done
+	cron_tap "$status" "succeeded" "pg_cron ran the scheduled purge_events job"
+	cron_tap "$(cron_psql -c "SELECT j.username FROM cron.job_run_details d JOIN cron.job j USING (jobid) ORDER BY runid LIMIT 1")" \
+		"cron_admin" "the job ran as the administrator who scheduled it"
+	cron_tap "$(cron_psql -c "SELECT return_message FROM cron.job_run_details ORDER BY runid LIMIT 1")" \
+		"SELECT 1" "the job reported its statement's result"
+	cron_tap "$(cron_psql -c "SELECT string_agg(entity_id, ',' ORDER BY id) FROM user_module.event")" \
+		"new1" "events older than the retention are gone, the recent one stays"
+	um_stop_scratch_cluster cron
+}
