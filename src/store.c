@@ -17,15 +17,19 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_namespace.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -139,6 +143,44 @@ extension_owner(void)
 		ReleaseSysCache(tuple);
 	}
 	return owner_of_tables.oid;
+}
+
+/*
+ * Whether the extension's installed SQL is version 0.1.0, from before the
+ * outbox had a role of its own. ALTER EXTENSION UPDATE grants on the outbox,
+ * which invalidates its pg_class entry and so the cached answer.
+ */
+static bool
+installed_version_is_0_1_0(void)
+{
+	static uint64 generation = 0;
+	static bool is_0_1_0;
+
+	if (generation != catalog_generation)
+	{
+		Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tuple;
+
+		ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+					CStringGetDatum("user_module"));
+		scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+		tuple = systable_getnext(scan);
+		is_0_1_0 = false;
+		if (HeapTupleIsValid(tuple))
+		{
+			bool		isnull;
+			Datum		version = heap_getattr(tuple, Anum_pg_extension_extversion,
+											   RelationGetDescr(rel), &isnull);
+
+			is_0_1_0 = !isnull && strcmp(TextDatumGetCString(version), "0.1.0") == 0;
+		}
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		generation = catalog_generation;
+	}
+	return is_0_1_0;
 }
 
 static void
@@ -261,18 +303,21 @@ SpiRows
 RunOutboxPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes,
 			  Datum *values, int expected)
 {
-	Oid			outbox = get_role_oid("user_module_outbox", true);
+	Oid			outbox;
 	Oid			owner;
 	int			sec_context;
 	int			guc_level;
 	SpiRows		rows;
 
-	if (!OidIsValid(outbox))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("role \"user_module_outbox\" does not exist"),
-				 errhint("Run ALTER EXTENSION user_module UPDATE, which creates it.")));
+	/*
+	 * A database still at 0.1.0 (this library installed, ALTER EXTENSION
+	 * UPDATE not yet run) keeps 0.1.0's rule: only the owner may add triggers
+	 * to the outbox, and its statements run as the owner.
+	 */
+	if (installed_version_is_0_1_0())
+		return RunPlan(KeptPlan(slot, sql, nargs, argtypes), values, NULL, false, expected);
 
+	outbox = get_role_oid("user_module_outbox", false);
 	GetUserIdAndSecContext(&owner, &sec_context);
 	PopOverrideSearchPath();
 	SetUserIdAndSecContext(outbox, sec_context);

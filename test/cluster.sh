@@ -13,8 +13,9 @@ set -euo pipefail
 UM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the tests need. postgresql-server-dev-15 brings PGXS and the
-# isolation tester; pg_trgm and pgcrypto come with postgresql-15.
-UM_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-client-15 build-essential"
+# isolation tester; pg_trgm and pgcrypto come with postgresql-15; pg_cron
+# schedules the outbox purge in test/pg_cron.sh.
+UM_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-client-15 postgresql-15-cron build-essential"
 
 um_log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 
