@@ -191,6 +191,29 @@ SELECT name, entity_id FROM user_module.event WHERE entity_id = :'frank' ORDER B
 COMMIT;
 SELECT email, first_name, metadata FROM user_module.retrieve_user(:'frank');
 \set ECHO none
+\echo
+\echo 'Without a savepoint, an error in any step takes back every step. Here a team is'
+\echo 'created, one member invited, and the invite accepted with a forged token:'
+\set ECHO none
+SELECT user_module.count_users() AS users_before, user_module.count_invites() AS invites_before,
+       (SELECT count(*) FROM user_module.event) AS events_before \gset
+\set ECHO queries
+BEGIN;
+SELECT id, email FROM user_module.create_users('[{"email": "ivan@example.com"}, {"email": "judy@example.com"}]');
+SELECT email, expires_at FROM user_module.create_invite('ken@example.com');
+\set ECHO none
+\set ON_ERROR_STOP off
+\set ECHO queries
+SELECT * FROM user_module.accept_invite('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpZCI6ImZvcmdlZCJ9.c2lnbmF0dXJl');
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set ON_ERROR_STOP on
+\set ECHO queries
+ROLLBACK;
+SELECT user_module.count_users() - :users_before AS users_added,
+       user_module.count_invites() - :invites_before AS invites_added,
+       (SELECT count(*) FROM user_module.event) - :events_before AS events_added;
+\set ECHO none
 
 \echo
 \echo '== 9. Invites: from creation to acceptance ==================================='
@@ -323,6 +346,31 @@ SELECT count(*) AS events_waiting FROM user_module.event;
 \set ECHO queries
 SELECT id, name, entity_id FROM user_module.claim_events(3);
 SELECT count(*) AS events_waiting FROM user_module.event;
+\set ECHO none
+\echo
+\echo 'Subscribers are triggers on the outbox, fired in the same transaction. This one'
+\echo 'queues the invitation mail for every invite.created (runs with its owner''s rights'
+\echo 'and its own search_path, as SECURITY DEFINER functions should):'
+\set ECHO queries
+CREATE TABLE outgoing_mail (invite_id text, email text, queued_at timestamptz DEFAULT now());
+CREATE FUNCTION queue_invite_mail() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_catalog AS $$
+BEGIN
+	INSERT INTO outgoing_mail (invite_id, email)
+	SELECT id, email FROM user_module.retrieve_invite(NEW.entity_id);
+	RETURN NULL;
+END $$;
+CREATE TRIGGER queue_invite_mail AFTER INSERT ON user_module.event
+	FOR EACH ROW WHEN (NEW.name = 'invite.created') EXECUTE FUNCTION queue_invite_mail();
+SELECT email FROM user_module.create_invites('[{"email": "leo@example.com"}, {"email": "mia@example.com"}]');
+SELECT email FROM outgoing_mail;
+\set ECHO none
+\echo
+\echo 'When nobody claims events, purge_events(retention) keeps the outbox bounded;'
+\echo 'the README shows how to run it nightly with pg_cron.'
+\set ECHO queries
+SELECT user_module.purge_events('7 days') AS purged_older_than_a_week;
+SELECT user_module.purge_events('0') AS purged_all;
 \set ECHO none
 
 \echo
