@@ -19,15 +19,19 @@ UM_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-client-15 postgre
 
 um_log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 
+um_apt_install() {
+	um_log "installing $*"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 um_install_packages() {
 	local missing=()
 	for p in $UM_PACKAGES ${UM_EXTRA_PACKAGES:-}; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
-		um_log "installing ${missing[*]}"
-		apt-get update -qq
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+		um_apt_install "${missing[@]}"
 	fi
 }
 
@@ -51,9 +55,20 @@ um_require_command() {
 	local cmd=$1
 	shift
 	command -v "$cmd" >/dev/null 2>&1 && return 0
-	um_log "installing $*"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+	um_apt_install "$@"
+}
+
+# Debian's Python: the interpreter Debian's python3-* packages install modules
+# for, whatever python3 comes first in PATH (pyenv, a virtualenv).
+UM_PYTHON=/usr/bin/python3
+
+# Installs Debian packages for a Python module only when $UM_PYTHON cannot
+# import it (installing the package also brings $UM_PYTHON if it is missing).
+um_require_python_module() {
+	local module=$1
+	shift
+	[ -x "$UM_PYTHON" ] && "$UM_PYTHON" -c "import $module" >/dev/null 2>&1 && return 0
+	um_apt_install "$@"
 }
 
 um_build() {
