@@ -482,12 +482,16 @@ ReportMissing(const EntityTable *t, text **ids, int n)
 /* ---------------------------------------------------------------- by id */
 
 /*
- * "<verb> <table> <rest> id = ANY(ids)": runs it over the ids of argument 0,
- * writes one "<entity>.<event>" per id it changed, returns those ids sorted.
+ * Runs "statement" (a DELETE or UPDATE of the table as "e", joined to the ids
+ * of argument 0 as "ids"), writes one "<entity>.<event>" per row it changed,
+ * and returns the ids of those rows, sorted. A join rather than
+ * "id = ANY(ids)": with 100,000 ids, a plan that filters rows by the array
+ * compares every row with every id, where a join looks each id up once.
+ * A row named twice is changed once.
  */
 static void
 change_by_ids(const EntityTable *t, FunctionCallInfo fcinfo, SPIPlanPtr *slot,
-			  const char *verb, const char *rest, const char *event)
+			  const char *statement, const char *event)
 {
 	static const Oid types[] = {TEXTARRAYOID};
 	Datum		values[1];
@@ -500,34 +504,42 @@ change_by_ids(const EntityTable *t, FunctionCallInfo fcinfo, SPIPlanPtr *slot,
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	BeginModuleCall(&call);
 	rows = RunPlan(table_plan(slot, 1, types,
-							  "WITH changed AS (%s %s %s id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) "
-							  "RETURNING id) SELECT id FROM changed ORDER BY id",
-							  verb, t->relation, rest),
+							  "WITH changed AS (%s RETURNING e.id) SELECT id FROM changed ORDER BY id",
+							  statement),
 				   values, NULL, false, SPI_OK_SELECT);
 	EmitEvents(psprintf("%s.%s", t->entity, event), RowsColumnArray(rows, 1, TEXTOID));
 	ReturnColumn(fcinfo, rows, 1);
 	EndModuleCall(&call);
 }
 
+#define IDS_TABLE "pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id)"
+#define ID_MATCHES "e.id OPERATOR(pg_catalog.=) ids.id"
+
 void
 DeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo)
 {
-	change_by_ids(t, fcinfo, &t->plans->hard_delete, "DELETE FROM", "WHERE", "deleted");
+	change_by_ids(t, fcinfo, &t->plans->hard_delete,
+				  psprintf("DELETE FROM %s AS e USING " IDS_TABLE " WHERE " ID_MATCHES,
+						   t->relation),
+				  "deleted");
 }
 
 void
 SoftDeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo)
 {
-	change_by_ids(t, fcinfo, &t->plans->soft_delete, "UPDATE",
-				  "SET deleted_at = pg_catalog.now(), updated_at = pg_catalog.now() "
-				  "WHERE deleted_at IS NULL AND", "deleted");
+	change_by_ids(t, fcinfo, &t->plans->soft_delete,
+				  psprintf("UPDATE %s AS e SET deleted_at = pg_catalog.now(), updated_at = pg_catalog.now() "
+						   "FROM " IDS_TABLE " WHERE " ID_MATCHES " AND e.deleted_at IS NULL",
+						   t->relation),
+				  "deleted");
 }
 
 void
 RestoreEntities(const EntityTable *t, FunctionCallInfo fcinfo)
 {
-	change_by_ids(t, fcinfo, &t->plans->restore, "UPDATE",
-				  psprintf("SET deleted_at = NULL, updated_at = pg_catalog.now() "
-						   "WHERE deleted_at IS NOT NULL AND %s AND", t->restorable),
+	change_by_ids(t, fcinfo, &t->plans->restore,
+				  psprintf("UPDATE %s AS e SET deleted_at = NULL, updated_at = pg_catalog.now() "
+						   "FROM " IDS_TABLE " WHERE " ID_MATCHES " AND e.deleted_at IS NOT NULL AND %s",
+						   t->relation, t->restorable),
 				  "restored");
 }
