@@ -8,7 +8,7 @@ PG_CPPFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter
 
 # pg_regress files live in sql/ and expected/; isolation specs in test/specs
 REGRESS      = setup users users_errors metadata filters events privileges search_path robustness \
-               invites tokens secret subscribers upgrade
+               invites tokens secret workflows app_triggers subscribers upgrade
 ISOLATION    = email_race restore_race claim_race notify \
                accept_race refresh_race invite_email_race
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
