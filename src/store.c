@@ -335,6 +335,23 @@ RunOutboxPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes,
 }
 
 /*
+ * The context lines of an error raised by one of our statements, without
+ * those about the statement itself: its text is noise to the caller, while
+ * the lines after it (a PL/pgSQL function that called us, a trigger) are the
+ * caller's own. Lines run from the innermost out, and SPI's line for our
+ * statement is the first 'SQL statement "...' (our statements are one line).
+ * Where that line is not found (messages in another language), none is kept.
+ */
+static char *
+callers_context(const char *context)
+{
+	const char *ours = context ? strstr(context, "SQL statement \"") : NULL;
+	const char *rest = ours ? strchr(ours, '\n') : NULL;
+
+	return rest ? pstrdup(rest + 1) : NULL;
+}
+
+/*
  * Runs a plan and checks its SPI result code. A unique violation of one of
  * the module's constraints is rethrown with a message that names the rule but
  * not the value (emails are personal data; messages reach logs).
@@ -365,8 +382,7 @@ RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, int e
 					FlushErrorState();
 					edata->message = pstrdup(unique_messages[i].message);
 					edata->detail = pstrdup(unique_messages[i].detail);
-					/* the internal statement text is noise to the caller */
-					edata->context = NULL;
+					edata->context = callers_context(edata->context);
 					ReThrowError(edata);
 				}
 			}
