@@ -15,8 +15,8 @@
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/timestamp.h"
 #include "utils/json.h"
+#include "utils/timestamp.h"
 
 #include "user_module.h"
 
