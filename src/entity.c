@@ -148,6 +148,23 @@ ParseJsonObjects(const EntityTable *t, Jsonb *objects, const FieldSpec *specs, i
 }
 
 /*
+ * The fields of one row as statement parameters (values and SPI nulls): a
+ * single-row insert binds them directly instead of unnesting arrays.
+ */
+void
+FieldParams(FieldValue *row, const int *fields, int nfields, Datum *values, char *nulls)
+{
+	for (int c = 0; c < nfields; c++)
+	{
+		FieldValue *f = &row[fields[c]];
+		bool		isnull = !f->present || f->isnull;
+
+		values[c] = isnull ? (Datum) 0 : f->value;
+		nulls[c] = isnull ? 'n' : ' ';
+	}
+}
+
+/*
  * One field of every row as a one-dimensional array, absent fields as NULL:
  * the parameters of the set-based INSERTs.
  */

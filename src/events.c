@@ -23,6 +23,7 @@
 #define EVENT_CHANNEL "user_module_events"
 
 static SPIPlanPtr insert_events_plan = NULL;
+static SPIPlanPtr insert_event_plan = NULL;
 static SPIPlanPtr claim_events_plan = NULL;
 static SPIPlanPtr purge_events_plan = NULL;
 
@@ -51,20 +52,38 @@ EmitEvents(const char *name, Datum entity_ids)
 {
 	static const Oid types[] = {TEXTOID, TEXTARRAYOID};
 	ArrayType  *ids = DatumGetArrayTypeP(entity_ids);
+	int			n = ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids));
 	Datum		values[2];
 	SpiRows		rows;
 
-	if (ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)) == 0)
+	if (n == 0)
 		return;
 
 	values[0] = CStringGetTextDatum(name);
-	values[1] = entity_ids;
-	rows = RunOutboxPlan(&insert_events_plan,
-						 "INSERT INTO user_module.event (name, entity_id, data) "
-						 "SELECT $1, e, pg_catalog.jsonb_build_object('id', e) "
-						 "FROM pg_catalog.unnest($2::pg_catalog.text[]) AS e "
-						 "RETURNING id, entity_id",
-						 2, types, values, SPI_OK_INSERT_RETURNING);
+	if (n == 1)
+	{
+		/* one event: plain VALUES, cheaper to run than unnesting an array */
+		static const Oid one_types[] = {TEXTOID, TEXTOID};
+		bool		isnull;
+
+		values[1] = array_get_element(PointerGetDatum(ids), 1, (int[]) {ARR_LBOUND(ids)[0]},
+									  -1, -1, false, TYPALIGN_INT, &isnull);
+		rows = RunOutboxPlan(&insert_event_plan,
+							 "INSERT INTO user_module.event (name, entity_id, data) "
+							 "VALUES ($1, $2, pg_catalog.jsonb_build_object('id', $2)) "
+							 "RETURNING id, entity_id",
+							 2, one_types, values, SPI_OK_INSERT_RETURNING);
+	}
+	else
+	{
+		values[1] = entity_ids;
+		rows = RunOutboxPlan(&insert_events_plan,
+							 "INSERT INTO user_module.event (name, entity_id, data) "
+							 "SELECT $1, e, pg_catalog.jsonb_build_object('id', e) "
+							 "FROM pg_catalog.unnest($2::pg_catalog.text[]) AS e "
+							 "RETURNING id, entity_id",
+							 2, types, values, SPI_OK_INSERT_RETURNING);
+	}
 
 	if (!um_notify)
 		return;

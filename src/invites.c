@@ -107,6 +107,7 @@ static const EntityTable invite_table = {
 static SPIPlanPtr user_email_taken_plan = NULL;
 static SPIPlanPtr restore_email_taken_plan = NULL;
 static SPIPlanPtr insert_invites_plan = NULL;
+static SPIPlanPtr insert_invite_plan = NULL;
 static SPIPlanPtr refresh_plan = NULL;
 static SPIPlanPtr missing_ids_plan = NULL;
 static SPIPlanPtr lock_any_plan = NULL;
@@ -310,22 +311,42 @@ create_invite_rows(FieldValue *rows, int n)
 	(void) SigningKey(&keylen); /* no invites without a usable key */
 	reject_emails_of_users(rows, n);
 
-	values[0] = FieldArray(rows, n, IF_COUNT, IF_ID, TEXTOID);
-	values[1] = FieldArray(rows, n, IF_COUNT, IF_EMAIL, TEXTOID);
-	values[2] = FieldArray(rows, n, IF_COUNT, IF_METADATA, JSONBOID);
 	values[3] = TimestampTzGetDatum(from_unix_seconds(issued));
 	values[4] = TimestampTzGetDatum(from_unix_seconds(issued + um_invite_valid_duration));
-	created = RunPlan(KeptPlan(&insert_invites_plan,
-							   "INSERT INTO user_module.invite (id, email, accepted, expires_at, metadata, "
-							   "created_at, updated_at, token_jti, token_issued_at) "
-							   "SELECT i.id, i.email, false, $5, i.metadata, pg_catalog.now(), pg_catalog.now(), "
-							   "pg_catalog.gen_random_uuid(), $4 "
-							   "FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
-							   "pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.jsonb[])) "
-							   "AS i(id, email, metadata) "
-							   "RETURNING *",
-							   lengthof(types), types),
-					  values, NULL, false, SPI_OK_INSERT_RETURNING);
+	if (n == 1)
+	{
+		/* one invite: plain VALUES, cheaper to run than unnesting arrays */
+		static const Oid one_types[] = {TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+		static const int fields[] = {IF_ID, IF_EMAIL, IF_METADATA};
+		char		nulls[5] = "     ";
+
+		FieldParams(rows, fields, lengthof(fields), values, nulls);
+		created = RunPlan(KeptPlan(&insert_invite_plan,
+								   "INSERT INTO user_module.invite (id, email, accepted, expires_at, metadata, "
+								   "created_at, updated_at, token_jti, token_issued_at) "
+								   "VALUES ($1, $2, false, $5, $3, pg_catalog.now(), pg_catalog.now(), "
+								   "pg_catalog.gen_random_uuid(), $4) "
+								   "RETURNING *",
+								   lengthof(one_types), one_types),
+						  values, nulls, false, SPI_OK_INSERT_RETURNING);
+	}
+	else
+	{
+		values[0] = FieldArray(rows, n, IF_COUNT, IF_ID, TEXTOID);
+		values[1] = FieldArray(rows, n, IF_COUNT, IF_EMAIL, TEXTOID);
+		values[2] = FieldArray(rows, n, IF_COUNT, IF_METADATA, JSONBOID);
+		created = RunPlan(KeptPlan(&insert_invites_plan,
+								   "INSERT INTO user_module.invite (id, email, accepted, expires_at, metadata, "
+								   "created_at, updated_at, token_jti, token_issued_at) "
+								   "SELECT i.id, i.email, false, $5, i.metadata, pg_catalog.now(), pg_catalog.now(), "
+								   "pg_catalog.gen_random_uuid(), $4 "
+								   "FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
+								   "pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.jsonb[])) "
+								   "AS i(id, email, metadata) "
+								   "RETURNING *",
+								   lengthof(types), types),
+						  values, NULL, false, SPI_OK_INSERT_RETURNING);
+	}
 	EmitEvents("invite.created", RowsColumnArray(created, ICOL_ID, TEXTOID));
 	return created;
 }

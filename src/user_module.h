@@ -187,6 +187,8 @@ extern void ReturnColumn(FunctionCallInfo fcinfo, SpiRows rows, int column);
 extern int	ParseJsonObjects(const EntityTable *t, Jsonb *objects, const FieldSpec *specs,
 							 int nspecs, FieldValue **out);
 extern Datum FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype);
+extern void FieldParams(FieldValue *row, const int *fields, int nfields, Datum *values,
+						char *nulls);
 extern SpiRows FetchEntity(const EntityTable *t, text *id, bool with_deleted);
 extern SpiRows ListEntities(const EntityTable *t, FunctionCallInfo fcinfo);
 extern int64 CountEntities(const EntityTable *t, FunctionCallInfo fcinfo);
