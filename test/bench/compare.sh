@@ -9,8 +9,9 @@
 # Prints a table of medians (min–max over rounds), writes it as Markdown to
 # test/bench/out/compare.md and a bar chart to test/bench/out/compare.png.
 #
-#   test/bench/compare.sh                 # the peer's sizes, 3 rounds, about 10 minutes
-#   BENCH_QUICK=1 test/bench/compare.sh   # small sizes, 1 round, about 3 minutes
+#   test/bench/compare.sh                 # the peer's sizes, 3 rounds, about 4 minutes
+#   BENCH_QUICK=1 test/bench/compare.sh   # small sizes, 1 round, about 30 seconds
+# (the first run also installs Medusa's npm packages: a minute more)
 #
 # Settings (environment), defaults in brackets, quick mode in parentheses:
 #   BENCH_ROUNDS [3] (1)       rounds (each side once per round)
