@@ -1,7 +1,8 @@
-# test/bench/lib.sh: what the benchmarks (users.sh, invites.sh) share.
+# test/bench/lib.sh: what the benchmarks (users.sh, invites.sh, compare.sh) share.
 # Source it from a script in test/bench, then call bench_start. It gives:
 #   sql, record, sides_for_round, pgbench_run, check_installed_library,
-#   bench_rows (the table of medians and ratios) and bench_header.
+#   bench_rows (the table of medians and ratios), bench_header and the
+#   printers of BENCH_ROWS.
 source "$(dirname "${BASH_SOURCE[0]}")/../cluster.sh"
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -150,6 +151,8 @@ SQL
 }
 
 BENCH_COLUMNS="operation|user_module|raw SQL|ratio (speed)|target|met?"
+# The Markdown delimiter row: one cell per column of BENCH_COLUMNS.
+BENCH_ALIGN="|---|---:|---:|---:|---|---|"
 
 # bench_header WHAT: the line that says what ran where (WHAT: rounds, run lengths).
 bench_header() {
@@ -173,6 +176,6 @@ bench_print_table() {
 bench_markdown_table() {
 	local row
 	echo "| ${BENCH_COLUMNS//|/ | } |"
-	echo "|---|---:|---:|---:|---|---|"
+	echo "$BENCH_ALIGN"
 	for row in "${BENCH_ROWS[@]}"; do echo "| ${row//|/ | } |"; done
 }
