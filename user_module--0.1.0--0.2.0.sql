@@ -1,4 +1,4 @@
-/* user_module--0.1.0--0.2.0.sql: subscribers admins may add, and purge_events */
+/* user_module--0.1.0--0.2.0.sql: subscribers admins may add, purge_events, q indexes that stay fast */
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION user_module UPDATE TO '0.2.0'" to load this file. \quit
@@ -37,3 +37,13 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 REVOKE ALL ON FUNCTION user_module.purge_events(interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION user_module.purge_events(interval) TO user_module_admin;
+
+/*
+ * The q indexes keep at most 256 kB of new entries unmerged (the default is
+ * 4 MB). Every search scans that pending list whole, and a long one makes the
+ * planner prefer a sequential scan: after a bulk create, q searches took 15
+ * to 30 ms on 20,000 users instead of 0.3 ms. Merging more often costs bulk
+ * inserts nothing measurable (fastupdate = off would triple their cost).
+ */
+ALTER INDEX user_module.user_search SET (gin_pending_list_limit = 256);
+ALTER INDEX user_module.invite_search SET (gin_pending_list_limit = 256);
