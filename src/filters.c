@@ -156,6 +156,8 @@ append_text_filter(StringInfo sql, const EntityColumn *col, JsonbValue *v, Query
 	param = AddQueryParam(params, TEXTARRAYOID,
 						  PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT)),
 						  false);
+	if (fold || strcmp(col->name, "id") == 0)
+		params->by_key = true;
 	if (fold)
 		appendStringInfo(sql, "pg_catalog.lower(%s) OPERATOR(pg_catalog.=) ANY ($%d::pg_catalog.text[])",
 						 col->name, param);

@@ -153,6 +153,7 @@ typedef struct EntityTable
 typedef struct QueryParams
 {
 	bool		custom_plan;	/* selectivity depends on the values (q) */
+	bool		by_key;			/* filtered by id or email: few rows per value */
 	int			n;
 	Oid			types[MAX_QUERY_PARAMS];
 	Datum		values[MAX_QUERY_PARAMS];
