@@ -12,7 +12,7 @@
 #   scale-plans.txt  the plans of the statements each operation runs at the
 #                    largest size (auto_explain, ANALYZE and BUFFERS)
 #
-#   test/bench/scale.sh                 # about 15 minutes
+#   test/bench/scale.sh                 # about 4 minutes
 #   BENCH_QUICK=1 test/bench/scale.sh   # 1,000 / 10,000 / 50,000, 1 round, under a minute
 #
 # Settings (environment), defaults in brackets, quick mode in parentheses:
@@ -254,7 +254,11 @@ notes=(
 	"Users and invites n = 1 .. size were loaded by create_users and create_invites, then"
 	"VACUUM ANALYZE. Creates, accepts and soft deletes are undone after their timed calls (an"
 	"accepted invite is replaced by a new one of the same email), so that every size keeps its"
-	"number of live rows. The data has no soft-deleted rows."
+	"number of live rows. The data has no soft-deleted rows. Each run of an operation's calls starts"
+	"with the pending lists of the trigram indexes flushed (gin_clean_pending_list): a q search also"
+	"scans every entry that the writes since the last vacuum left there (GIN fastupdate, up to"
+	"gin_pending_list_limit, 4MB), which would make its latency follow the writes of the runs"
+	"before it and autovacuum's timing rather than the size."
 	"retrieve_user and validate_invite_token run no SQL statement (they read through the primary"
 	"key in C), so scale-plans.txt shows only their call, with its buffers."
 	"Load (create_users and create_invites, $LOAD_CHUNK per call): ${load_text%; }."
