@@ -514,64 +514,78 @@ ReportMissing(const EntityTable *t, text **ids, int n)
 /* ---------------------------------------------------------------- by id */
 
 /*
- * Runs "statement" (a DELETE or UPDATE of the table as "e", joined to the ids
- * of argument 0 as "ids"), writes one "<entity>.<event>" per row it changed,
- * and returns the ids of those rows, sorted. A join rather than
- * "id = ANY(ids)": with 100,000 ids, a plan that filters rows by the array
- * compares every row with every id, where a join looks each id up once.
- * A row named twice is changed once.
+ * Runs "change" (a DELETE or an UPDATE of the table as "e") on the rows whose
+ * ids argument 0 holds and that meet "condition", writes one
+ * "<entity>.<event>" per row it changed, and returns their ids, sorted.
+ * "id_source" is the word that brings in another table: USING or FROM.
+ *
+ * One id is matched with "e.id = $1", which always reads the primary key.
+ * Many are joined to unnest(ids): "id = ANY(ids)" would let a plan filter
+ * rows by the array, comparing every row with every id (minutes for 150,000
+ * ids). The two statements are kept apart because a single generic plan must
+ * suit both sizes: planned for a batch, the join may hash a whole index even
+ * when one id is given. A row named twice is changed once.
  */
 static void
-change_by_ids(const EntityTable *t, FunctionCallInfo fcinfo, SPIPlanPtr *slot,
-			  const char *statement, const char *event)
+change_by_ids(const EntityTable *t, FunctionCallInfo fcinfo, SPIPlanPtr slots[2],
+			  const char *change, const char *id_source, const char *condition,
+			  const char *event)
 {
-	static const Oid types[] = {TEXTARRAYOID};
+	static const Oid one_type[] = {TEXTOID};
+	static const Oid many_type[] = {TEXTARRAYOID};
+	ArrayType  *ids;
+	bool		one;
 	Datum		values[1];
 	ModuleCall	call;
 	SpiRows		rows;
+	SPIPlanPtr	plan;
 
 	RequireArgument(fcinfo, 0, "ids");
-	values[0] = PG_GETARG_DATUM(0);
+	ids = PG_GETARG_ARRAYTYPE_P(0);
+	one = OnlyElement(ids, &values[0]);
+	if (!one)
+		values[0] = PointerGetDatum(ids);
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	BeginModuleCall(&call);
-	rows = RunPlan(table_plan(slot, 1, types,
-							  "WITH changed AS (%s RETURNING e.id) SELECT id FROM changed ORDER BY id",
-							  statement),
-				   values, NULL, false, SPI_OK_SELECT);
+	if (one)
+		plan = table_plan(&slots[0], 1, one_type,
+						  "WITH changed AS (%s WHERE e.id OPERATOR(pg_catalog.=) $1::pg_catalog.text%s "
+						  "RETURNING e.id) SELECT id FROM changed",
+						  change, condition);
+	else
+		plan = table_plan(&slots[1], 1, many_type,
+						  "WITH changed AS (%s %s pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
+						  "WHERE e.id OPERATOR(pg_catalog.=) ids.id%s RETURNING e.id) "
+						  "SELECT id FROM changed ORDER BY id",
+						  change, id_source, condition);
+	rows = RunPlan(plan, values, NULL, false, SPI_OK_SELECT);
 	EmitEvents(psprintf("%s.%s", t->entity, event), RowsColumnArray(rows, 1, TEXTOID));
 	ReturnColumn(fcinfo, rows, 1);
 	EndModuleCall(&call);
 }
 
-#define IDS_TABLE "pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id)"
-#define ID_MATCHES "e.id OPERATOR(pg_catalog.=) ids.id"
-
 void
 DeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo)
 {
-	change_by_ids(t, fcinfo, &t->plans->hard_delete,
-				  psprintf("DELETE FROM %s AS e USING " IDS_TABLE " WHERE " ID_MATCHES,
-						   t->relation),
-				  "deleted");
+	change_by_ids(t, fcinfo, t->plans->hard_delete,
+				  psprintf("DELETE FROM %s AS e", t->relation), "USING", "", "deleted");
 }
 
 void
 SoftDeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo)
 {
-	change_by_ids(t, fcinfo, &t->plans->soft_delete,
-				  psprintf("UPDATE %s AS e SET deleted_at = pg_catalog.now(), updated_at = pg_catalog.now() "
-						   "FROM " IDS_TABLE " WHERE " ID_MATCHES " AND e.deleted_at IS NULL",
+	change_by_ids(t, fcinfo, t->plans->soft_delete,
+				  psprintf("UPDATE %s AS e SET deleted_at = pg_catalog.now(), updated_at = pg_catalog.now()",
 						   t->relation),
-				  "deleted");
+				  "FROM", " AND e.deleted_at IS NULL", "deleted");
 }
 
 void
 RestoreEntities(const EntityTable *t, FunctionCallInfo fcinfo)
 {
-	change_by_ids(t, fcinfo, &t->plans->restore,
-				  psprintf("UPDATE %s AS e SET deleted_at = NULL, updated_at = pg_catalog.now() "
-						   "FROM " IDS_TABLE " WHERE " ID_MATCHES " AND e.deleted_at IS NOT NULL AND %s",
-						   t->relation, t->restorable),
-				  "restored");
+	change_by_ids(t, fcinfo, t->plans->restore,
+				  psprintf("UPDATE %s AS e SET deleted_at = NULL, updated_at = pg_catalog.now()",
+						   t->relation),
+				  "FROM", psprintf(" AND e.deleted_at IS NOT NULL AND %s", t->restorable), "restored");
 }

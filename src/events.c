@@ -52,22 +52,18 @@ EmitEvents(const char *name, Datum entity_ids)
 {
 	static const Oid types[] = {TEXTOID, TEXTARRAYOID};
 	ArrayType  *ids = DatumGetArrayTypeP(entity_ids);
-	int			n = ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids));
 	Datum		values[2];
 	SpiRows		rows;
 
-	if (n == 0)
+	if (ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)) == 0)
 		return;
 
 	values[0] = CStringGetTextDatum(name);
-	if (n == 1)
+	if (OnlyElement(ids, &values[1]))
 	{
 		/* one event: plain VALUES, cheaper to run than unnesting an array */
 		static const Oid one_types[] = {TEXTOID, TEXTOID};
-		bool		isnull;
 
-		values[1] = array_get_element(PointerGetDatum(ids), 1, (int[]) {ARR_LBOUND(ids)[0]},
-									  -1, -1, false, TYPALIGN_INT, &isnull);
 		rows = RunOutboxPlan(&insert_event_plan,
 							 "INSERT INTO user_module.event (name, entity_id, data) "
 							 "VALUES ($1, $2, pg_catalog.jsonb_build_object('id', $2)) "

@@ -394,3 +394,19 @@ UniqueTextsInOrder(Datum *values, int n)
 	pfree(repeated);
 	return kept;
 }
+
+/*
+ * Whether a text[] holds exactly one element that is not NULL; if so, that
+ * element. Callers bind a single value directly rather than unnest an array.
+ */
+bool
+OnlyElement(ArrayType *array, Datum *element)
+{
+	bool		isnull;
+
+	if (ArrayGetNItems(ARR_NDIM(array), ARR_DIMS(array)) != 1)
+		return false;
+	*element = array_get_element(PointerGetDatum(array), 1, ARR_LBOUND(array),
+								 -1, -1, false, TYPALIGN_INT, &isnull);
+	return !isnull;
+}

@@ -16,6 +16,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 /* ---- module.c: settings ---- */
@@ -72,6 +73,7 @@ extern Jsonb *MergeMetadata(Jsonb *current, Jsonb *patch);
 extern bool TextsEqual(text *a, text *b);
 extern bool JsonbEqual(Jsonb *a, Jsonb *b);
 extern int	UniqueTextsInOrder(Datum *values, int n);
+extern bool OnlyElement(ArrayType *array, Datum *element);
 extern char *JsonbStringValue(JsonbValue *v);
 
 /* ---- filters.c: filters and order_by to SQL, from a fixed column list ---- */
@@ -106,9 +108,9 @@ typedef struct EntityPlans
 	CachedOid	primary_key;
 	SPIPlanPtr	lock;
 	SPIPlanPtr	update;
-	SPIPlanPtr	hard_delete;
-	SPIPlanPtr	soft_delete;
-	SPIPlanPtr	restore;
+	SPIPlanPtr	hard_delete[2];	/* [0] of one id, [1] of many: see change_by_ids */
+	SPIPlanPtr	soft_delete[2];
+	SPIPlanPtr	restore[2];
 } EntityPlans;
 
 /* One SQL-callable call at work: see BeginModuleCall in store.c. */
