@@ -109,6 +109,7 @@ static SPIPlanPtr restore_email_taken_plan = NULL;
 static SPIPlanPtr insert_invites_plan = NULL;
 static SPIPlanPtr insert_invite_plan = NULL;
 static SPIPlanPtr refresh_plan = NULL;
+static SPIPlanPtr refresh_one_plan = NULL;
 static SPIPlanPtr missing_ids_plan = NULL;
 static SPIPlanPtr lock_any_plan = NULL;
 static SPIPlanPtr mark_accepted_plan = NULL;
@@ -539,7 +540,9 @@ Datum
 um_refresh_invite_tokens(PG_FUNCTION_ARGS)
 {
 	static const Oid types[] = {TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	static const Oid one_types[] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	static const Oid missing_types[] = {TEXTARRAYOID, TEXTARRAYOID};
+	Datum		one_id;
 	int64		issued = unix_seconds(GetCurrentStatementStartTimestamp());
 	size_t		keylen;
 	Datum		values[3];
@@ -557,14 +560,30 @@ um_refresh_invite_tokens(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	BeginModuleCall(&call);
-	rows = RunPlan(KeptPlan(&refresh_plan,
-							"WITH changed AS (UPDATE user_module.invite "
-							"SET token_jti = pg_catalog.gen_random_uuid(), token_issued_at = $2, "
-							"expires_at = $3, updated_at = pg_catalog.now() "
-							"WHERE id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) AND deleted_at IS NULL "
-							"RETURNING *) SELECT * FROM changed ORDER BY id",
-							lengthof(types), types),
-				   values, NULL, false, SPI_OK_SELECT);
+
+	/*
+	 * One id reads the primary key; many are joined to the invites, as in
+	 * change_by_ids (entity.c), which says why.
+	 */
+	if (OnlyElement(DatumGetArrayTypeP(values[0]), &one_id))
+		rows = RunPlan(KeptPlan(&refresh_one_plan,
+								"WITH changed AS (UPDATE user_module.invite "
+								"SET token_jti = pg_catalog.gen_random_uuid(), token_issued_at = $2, "
+								"expires_at = $3, updated_at = pg_catalog.now() "
+								"WHERE id OPERATOR(pg_catalog.=) $1::pg_catalog.text AND deleted_at IS NULL "
+								"RETURNING *) SELECT * FROM changed",
+								lengthof(one_types), one_types),
+					   (Datum[]) {one_id, values[1], values[2]}, NULL, false, SPI_OK_SELECT);
+	else
+		rows = RunPlan(KeptPlan(&refresh_plan,
+								"WITH changed AS (UPDATE user_module.invite AS e "
+								"SET token_jti = pg_catalog.gen_random_uuid(), token_issued_at = $2, "
+								"expires_at = $3, updated_at = pg_catalog.now() "
+								"FROM pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
+								"WHERE e.id OPERATOR(pg_catalog.=) ids.id AND e.deleted_at IS NULL "
+								"RETURNING e.*) SELECT * FROM changed ORDER BY id",
+								lengthof(types), types),
+					   values, NULL, false, SPI_OK_SELECT);
 	refreshed_ids = RowsColumnArray(rows, ICOL_ID, TEXTOID);
 
 	/* as many rows as ids: every id was found (the rows are distinct) */
