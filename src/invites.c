@@ -579,7 +579,7 @@ um_refresh_invite_tokens(PG_FUNCTION_ARGS)
 								"WITH changed AS (UPDATE user_module.invite AS e "
 								"SET token_jti = pg_catalog.gen_random_uuid(), token_issued_at = $2, "
 								"expires_at = $3, updated_at = pg_catalog.now() "
-								"FROM pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
+								"FROM " IDS_IN_KEY_ORDER " "
 								"WHERE e.id OPERATOR(pg_catalog.=) ids.id AND e.deleted_at IS NULL "
 								"RETURNING e.*) SELECT * FROM changed ORDER BY id",
 								lengthof(types), types),

@@ -187,6 +187,11 @@ extern void ReturnRows(FunctionCallInfo fcinfo, SpiRows rows);
 extern void ReturnColumn(FunctionCallInfo fcinfo, SpiRows rows, int column);
 
 /* ---- entity.c: what users and invites share ---- */
+
+/* The ids of a text[] parameter $1 as a table "ids", in primary-key order. */
+#define IDS_IN_KEY_ORDER \
+	"(SELECT u.id FROM pg_catalog.unnest($1::pg_catalog.text[]) AS u(id) ORDER BY u.id COLLATE \"C\") AS ids"
+
 extern int	ParseJsonObjects(const EntityTable *t, Jsonb *objects, const FieldSpec *specs,
 							 int nspecs, FieldValue **out);
 extern Datum FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype);
