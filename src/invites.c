@@ -575,11 +575,11 @@ um_refresh_invite_tokens(PG_FUNCTION_ARGS)
 								lengthof(one_types), one_types),
 					   (Datum[]) {one_id, values[1], values[2]}, NULL, false, SPI_OK_SELECT);
 	else
-		rows = RunPlan(KeptPlan(&refresh_plan,
-								"WITH changed AS (UPDATE user_module.invite AS e "
+		rows = RunPlan(KeptBatchPlan(&refresh_plan,
+									 "WITH changed AS (UPDATE user_module.invite AS e "
 								"SET token_jti = pg_catalog.gen_random_uuid(), token_issued_at = $2, "
 								"expires_at = $3, updated_at = pg_catalog.now() "
-								"FROM " IDS_IN_KEY_ORDER " "
+								"FROM pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
 								"WHERE e.id OPERATOR(pg_catalog.=) ids.id AND e.deleted_at IS NULL "
 								"RETURNING e.*) SELECT * FROM changed ORDER BY id",
 								lengthof(types), types),

@@ -173,6 +173,7 @@ extern Oid	ModuleRelation(CachedOid *slot, const char *name);
 extern void BeginModuleCall(ModuleCall *call);
 extern void EndModuleCall(ModuleCall *call);
 extern SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
+extern SPIPlanPtr KeptBatchPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
 extern SPIPlanPtr PlanForQuery(const char *sql, const QueryParams *params);
 extern SpiRows RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls,
 					   bool read_only, int expected);
@@ -187,10 +188,6 @@ extern void ReturnRows(FunctionCallInfo fcinfo, SpiRows rows);
 extern void ReturnColumn(FunctionCallInfo fcinfo, SpiRows rows, int column);
 
 /* ---- entity.c: what users and invites share ---- */
-
-/* The ids of a text[] parameter $1 as a table "ids", in primary-key order. */
-#define IDS_IN_KEY_ORDER \
-	"(SELECT u.id FROM pg_catalog.unnest($1::pg_catalog.text[]) AS u(id) ORDER BY u.id COLLATE \"C\") AS ids"
 
 extern int	ParseJsonObjects(const EntityTable *t, Jsonb *objects, const FieldSpec *specs,
 							 int nspecs, FieldValue **out);
