@@ -71,6 +71,15 @@ um_require_python_module() {
 	um_apt_install "$@"
 }
 
+# Installs Debian packages for a Perl module only when the system perl cannot
+# load it (the TAP tests need IPC::Run, from libipc-run-perl).
+um_require_perl_module() {
+	local module=$1
+	shift
+	perl -M"$module" -e 1 >/dev/null 2>&1 && return 0
+	um_apt_install "$@"
+}
+
 um_build() {
 	um_log "building user_module into a private PostgreSQL tree ($UM_PGROOT)"
 	make -C "$UM_ROOT" -s clean >/dev/null
