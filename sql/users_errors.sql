@@ -286,5 +286,22 @@ ROLLBACK;
 SELECT id, first_name FROM user_module.retrieve_user('e1');
 SELECT public.module_state() = :'state0' AS nothing_changed;
 
+-- In a read-only transaction (as on a hot standby) reads work and every write
+-- fails with PostgreSQL's 25006, in words that say what to do and without the
+-- text of the module's own statements.
+BEGIN READ ONLY;
+SELECT id FROM user_module.retrieve_user('e1');
+SELECT user_module.count_users();
+SELECT public.expect_error($$SELECT user_module.create_user('ro@err.test')$$, '25006');
+SELECT public.expect_error($$SELECT user_module.update_user('e1', '{"first_name":"RO"}')$$, '25006');
+SELECT public.expect_error($$SELECT user_module.soft_delete_users(ARRAY['e1'])$$, '25006');
+SELECT public.expect_error($$SELECT user_module.claim_events()$$, '25006');
+ROLLBACK;
+\set VERBOSITY default
+BEGIN READ ONLY;
+SELECT user_module.soft_delete_users(ARRAY['e1']);
+ROLLBACK;
+SELECT public.module_state() = :'state0' AS nothing_changed;
+
 SELECT count(*) AS deleted FROM user_module.delete_users(ARRAY['e1', 'e2', 'gone']);
 SELECT count(*) > 0 AS claimed FROM user_module.claim_events(1000000);

@@ -20,6 +20,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
@@ -370,7 +371,8 @@ callers_context(const char *context)
 /*
  * Runs a plan and checks its SPI result code. A unique violation of one of
  * the module's constraints is rethrown with a message that names the rule but
- * not the value (emails are personal data; messages reach logs).
+ * not the value (emails are personal data; messages reach logs); a write in a
+ * read-only transaction (a hot standby) with one that says what to do.
  */
 SpiRows
 RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, int expected)
@@ -402,6 +404,21 @@ RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, int e
 					ReThrowError(edata);
 				}
 			}
+		}
+		if (edata->sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION)
+		{
+			/*
+			 * PostgreSQL names the statement kind it refused ("SELECT" for an
+			 * UPDATE that locks rows first) and shows our statement's text;
+			 * a caller on a hot standby needs neither.
+			 */
+			FlushErrorState();
+			edata->message = pstrdup("cannot change users, invites or events in a read-only transaction");
+			edata->hint = pstrdup(RecoveryInProgress()
+								  ? "This server is a hot standby: send writes to the primary."
+								  : "Writes need a read-write transaction.");
+			edata->context = callers_context(edata->context);
+			ReThrowError(edata);
 		}
 		PG_RE_THROW();
 	}

@@ -79,7 +79,9 @@ for my $q (
 	my ($sql, $name) = @$q;
 	($ret, $o, $e) = $standby->psql('postgres', "$sql;\n\\echo :LAST_ERROR_SQLSTATE", on_error_stop => 0);
 	is($o, '25006', "standby: $name fails with 25006 (read-only transaction)") or diag($e);
-	note("standby $name: $e");
+	like($e, qr/HINT:  This server is a hot standby: send writes to the primary\./,
+		"standby: $name says to send writes to the primary");
+	unlike($e, qr/SQL statement/, "standby: $name shows no internal statement");
 }
 
 # nothing was written anywhere; the primary still takes the writes
