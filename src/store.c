@@ -369,6 +369,24 @@ callers_context(const char *context)
 }
 
 /*
+ * Rethrows an error of one of our statements in the caller's terms: its own
+ * message, detail and hint (where given), and the caller's context lines only.
+ * The SQLSTATE stays.
+ */
+static pg_attribute_noreturn() void
+rethrow_reworded(ErrorData *edata, const char *message, const char *detail, const char *hint)
+{
+	FlushErrorState();
+	edata->message = pstrdup(message);
+	if (detail)
+		edata->detail = pstrdup(detail);
+	if (hint)
+		edata->hint = pstrdup(hint);
+	edata->context = callers_context(edata->context);
+	ReThrowError(edata);
+}
+
+/*
  * Runs a plan and checks its SPI result code. A unique violation of one of
  * the module's constraints is rethrown with a message that names the rule but
  * not the value (emails are personal data; messages reach logs); a write in a
@@ -394,32 +412,22 @@ RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, int e
 		if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION && edata->constraint_name)
 		{
 			for (int i = 0; i < (int) lengthof(unique_messages); i++)
-			{
 				if (strcmp(edata->constraint_name, unique_messages[i].constraint) == 0)
-				{
-					FlushErrorState();
-					edata->message = pstrdup(unique_messages[i].message);
-					edata->detail = pstrdup(unique_messages[i].detail);
-					edata->context = callers_context(edata->context);
-					ReThrowError(edata);
-				}
-			}
+					rethrow_reworded(edata, unique_messages[i].message,
+									 unique_messages[i].detail, NULL);
 		}
+
+		/*
+		 * In a read-only transaction PostgreSQL names the statement kind it
+		 * refused ("SELECT" for an UPDATE that locks rows first) and shows our
+		 * statement's text; a caller on a hot standby needs neither.
+		 */
 		if (edata->sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION)
-		{
-			/*
-			 * PostgreSQL names the statement kind it refused ("SELECT" for an
-			 * UPDATE that locks rows first) and shows our statement's text;
-			 * a caller on a hot standby needs neither.
-			 */
-			FlushErrorState();
-			edata->message = pstrdup("cannot change users, invites or events in a read-only transaction");
-			edata->hint = pstrdup(RecoveryInProgress()
-								  ? "This server is a hot standby: send writes to the primary."
-								  : "Writes need a read-write transaction.");
-			edata->context = callers_context(edata->context);
-			ReThrowError(edata);
-		}
+			rethrow_reworded(edata, "cannot change users, invites or events in a read-only transaction",
+							 NULL,
+							 RecoveryInProgress()
+							 ? "This server is a hot standby: send writes to the primary."
+							 : "Writes need a read-write transaction.");
 		PG_RE_THROW();
 	}
 	PG_END_TRY();

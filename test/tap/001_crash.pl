@@ -9,19 +9,14 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
-use MIME::Base64 qw(encode_base64);
+use UserModuleNode;
 use Time::HiRes qw(usleep);
 
-# a fresh key of 48 random bytes (64 base64 characters), never printed
-open my $rnd, '<:raw', '/dev/urandom' or die "urandom: $!";
-read($rnd, my $bytes, 48) == 48 or die "urandom: short read";
-close $rnd;
-(my $secret = encode_base64($bytes, '')) =~ tr{+/=}{}d;
+my $secret = new_secret();
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
-$node->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'user_module'\nuser_module.jwt_secret = '$secret'\n");
+preload_user_module($node, $secret);
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION user_module CASCADE; CREATE EXTENSION amcheck');
 

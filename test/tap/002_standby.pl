@@ -6,18 +6,13 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use MIME::Base64 qw(encode_base64);
+use UserModuleNode;
 
-# a fresh key of 48 random bytes (64 base64 characters), never printed
-open my $rnd, '<:raw', '/dev/urandom' or die "urandom: $!";
-read($rnd, my $bytes, 48) == 48 or die "urandom: short read";
-close $rnd;
-(my $secret = encode_base64($bytes, '')) =~ tr{+/=}{}d;
+my $secret = new_secret();
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf',
-	"shared_preload_libraries = 'user_module'\nuser_module.jwt_secret = '$secret'\n");
+preload_user_module($primary, $secret);
 $primary->start;
 $primary->safe_psql('postgres', 'CREATE EXTENSION user_module CASCADE');
 $primary->safe_psql('postgres', "SELECT user_module.create_user('before.backup\@example.com', 'Early')");
