@@ -422,6 +422,24 @@ ApplyChanges(const EntityTable *t, text *id, FieldValue *changes, SpiRows *resul
 	return true;
 }
 
+/*
+ * Locks the rows whose ids the text[] "ids" holds, in id order. A call that
+ * changes several rows takes this lock first: two calls naming the same rows
+ * in different orders would otherwise each lock one and wait for the other
+ * (40P01). The sort runs below the locking, so locks are taken in its order.
+ */
+void
+LockRowsInIdOrder(const EntityTable *t, Datum ids)
+{
+	static const Oid types[] = {TEXTARRAYOID};
+
+	RunPlan(table_plan(&t->plans->lock_many, true, 1, types,
+					   "SELECT FROM %s AS e, pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
+					   "WHERE e.id OPERATOR(pg_catalog.=) ids.id ORDER BY e.id FOR UPDATE OF e",
+					   t->relation),
+			&ids, NULL, false, SPI_OK_SELECT);
+}
+
 /* update_*(id, changes): the row as it now is, and its event if it changed. */
 SpiRows
 UpdateEntity(const EntityTable *t, text *id, FieldValue *changes)
@@ -464,6 +482,8 @@ UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows, 
 
 	InitMaterializedSRF(fcinfo, 0);
 	BeginModuleCall(&call);
+	if (n > 1)
+		LockRowsInIdOrder(t, FieldArray(rows, n, stride, id_field, TEXTOID));
 	for (int i = 0; i < n; i++)
 	{
 		FieldValue *f = rows + i * stride;
@@ -531,7 +551,8 @@ ReportMissing(const EntityTable *t, text **ids, int n)
  * ids). The two statements are kept apart because a single generic plan must
  * suit both sizes: planned for a batch, the join may hash a whole index even
  * when one id is given; and the batch is planned for each call's ids (see
- * KeptBatchPlan). A row named twice is changed once.
+ * KeptBatchPlan). Many are locked in id order first (LockRowsInIdOrder).
+ * A row named twice is changed once.
  */
 static void
 change_by_ids(const EntityTable *t, FunctionCallInfo fcinfo, SPIPlanPtr slots[2],
@@ -561,11 +582,14 @@ change_by_ids(const EntityTable *t, FunctionCallInfo fcinfo, SPIPlanPtr slots[2]
 						  "RETURNING e.id) SELECT id FROM changed",
 						  change, condition);
 	else
+	{
+		LockRowsInIdOrder(t, values[0]);
 		plan = table_plan(&slots[1], true, 1, many_type,
 						  "WITH changed AS (%s %s pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
 						  "WHERE e.id OPERATOR(pg_catalog.=) ids.id%s RETURNING e.id) "
 						  "SELECT id FROM changed ORDER BY id",
 						  change, id_source, condition);
+	}
 	rows = RunPlan(plan, values, NULL, false, SPI_OK_SELECT);
 	EmitEvents(psprintf("%s.%s", t->entity, event), RowsColumnArray(rows, 1, TEXTOID));
 	ReturnColumn(fcinfo, rows, 1);

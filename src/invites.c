@@ -336,17 +336,18 @@ create_invite_rows(FieldValue *rows, int n)
 		values[0] = FieldArray(rows, n, IF_COUNT, IF_ID, TEXTOID);
 		values[1] = FieldArray(rows, n, IF_COUNT, IF_EMAIL, TEXTOID);
 		values[2] = FieldArray(rows, n, IF_COUNT, IF_METADATA, JSONBOID);
+		/* in email order: see EMAIL_ORDER_RETURNING_INPUT_ORDER */
 		created = RunPlan(KeptPlan(&insert_invites_plan,
-								   "INSERT INTO user_module.invite (id, email, accepted, expires_at, metadata, "
+								   "WITH ins AS (INSERT INTO user_module.invite (id, email, accepted, expires_at, metadata, "
 								   "created_at, updated_at, token_jti, token_issued_at) "
 								   "SELECT i.id, i.email, false, $5, i.metadata, pg_catalog.now(), pg_catalog.now(), "
 								   "pg_catalog.gen_random_uuid(), $4 "
 								   "FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
 								   "pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.jsonb[])) "
 								   "AS i(id, email, metadata) "
-								   "RETURNING *",
+								   EMAIL_ORDER_RETURNING_INPUT_ORDER("i"),
 								   lengthof(types), types),
-						  values, NULL, false, SPI_OK_INSERT_RETURNING);
+						  values, NULL, false, SPI_OK_SELECT);
 	}
 	EmitEvents("invite.created", RowsColumnArray(created, ICOL_ID, TEXTOID));
 	return created;
@@ -562,8 +563,8 @@ um_refresh_invite_tokens(PG_FUNCTION_ARGS)
 	BeginModuleCall(&call);
 
 	/*
-	 * One id reads the primary key; many are joined to the invites, as in
-	 * change_by_ids (entity.c), which says why.
+	 * One id reads the primary key; many are locked in id order and joined to
+	 * the invites, as in change_by_ids (entity.c), which says why.
 	 */
 	if (OnlyElement(DatumGetArrayTypeP(values[0]), &one_id))
 		rows = RunPlan(KeptPlan(&refresh_one_plan,
@@ -575,6 +576,8 @@ um_refresh_invite_tokens(PG_FUNCTION_ARGS)
 								lengthof(one_types), one_types),
 					   (Datum[]) {one_id, values[1], values[2]}, NULL, false, SPI_OK_SELECT);
 	else
+	{
+		LockRowsInIdOrder(&invite_table, values[0]);
 		rows = RunPlan(KeptBatchPlan(&refresh_plan,
 									 "WITH changed AS (UPDATE user_module.invite AS e "
 								"SET token_jti = pg_catalog.gen_random_uuid(), token_issued_at = $2, "
@@ -584,6 +587,7 @@ um_refresh_invite_tokens(PG_FUNCTION_ARGS)
 								"RETURNING e.*) SELECT * FROM changed ORDER BY id",
 								lengthof(types), types),
 					   values, NULL, false, SPI_OK_SELECT);
+	}
 	refreshed_ids = RowsColumnArray(rows, ICOL_ID, TEXTOID);
 
 	/* as many rows as ids: every id was found (the rows are distinct) */

@@ -179,8 +179,9 @@ insert_users(FieldValue *rows, int n)
 		values[c] = FieldArray(rows, n, UF_COUNT, fields[c],
 							   fields[c] == UF_METADATA ? JSONBOID : TEXTOID);
 
+	/* in email order: see EMAIL_ORDER_RETURNING_INPUT_ORDER */
 	return RunPlan(KeptPlan(&insert_users_plan,
-							"INSERT INTO user_module.\"user\" "
+							"WITH ins AS (INSERT INTO user_module.\"user\" "
 							"(id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at) "
 							"SELECT u.id, u.first_name, u.last_name, u.email, u.avatar_url, u.metadata, "
 							"pg_catalog.now(), pg_catalog.now() "
@@ -189,9 +190,9 @@ insert_users(FieldValue *rows, int n)
 							"pg_catalog.unnest($4::pg_catalog.text[]), pg_catalog.unnest($5::pg_catalog.text[]), "
 							"pg_catalog.unnest($6::pg_catalog.jsonb[])) "
 							"AS u(id, first_name, last_name, email, avatar_url, metadata) "
-							"RETURNING *",
+							EMAIL_ORDER_RETURNING_INPUT_ORDER("u"),
 							lengthof(types), types),
-				   values, NULL, false, SPI_OK_INSERT_RETURNING);
+				   values, NULL, false, SPI_OK_SELECT);
 }
 
 /* Creates validated users and their user.created events. */
