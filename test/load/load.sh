@@ -121,16 +121,19 @@ SELECT s.no, s.name, s.weight, count(t.ms) AS ops,
 	   round(count(t.ms) * $tps / nullif((SELECT n FROM total), 0), 1) AS tps,
 	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY t.ms)::numeric, 2) AS p50,
 	   round(percentile_cont(0.99) WITHIN GROUP (ORDER BY t.ms)::numeric, 2) AS p99,
-	   coalesce((SELECT errors FROM e WHERE e.op = s.name
-								 OR (s.name = 'accept_invite' AND e.op = 'accept_invite')), '') AS errors
+	   concat_ws(', ', (SELECT errors FROM e WHERE e.op = s.name),
+			 (SELECT 'failed x ' || count(*) FROM load.txlog f
+			   WHERE f.script = s.no AND f.latency !~ '^[0-9]+$' HAVING count(*) > 0)) AS errors
   FROM load.script s LEFT JOIN t ON t.script = s.no
  GROUP BY s.no, s.name, s.weight
 UNION ALL
 SELECT 1000, 'all', (SELECT sum(weight) FROM load.script), count(*), round($tps, 1),
 	   round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2),
 	   round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2),
-	   coalesce((SELECT string_agg(sqlstate || ' x ' || n, ', ' ORDER BY sqlstate)
-				   FROM (SELECT sqlstate, count(*) AS n FROM load.errors GROUP BY 1) x), '')
+	   concat_ws(', ', (SELECT string_agg(sqlstate || ' x ' || n, ', ' ORDER BY sqlstate)
+						  FROM (SELECT sqlstate, count(*) AS n FROM load.errors GROUP BY 1) x),
+			 (SELECT 'failed x ' || count(*) FROM load.txlog f
+			   WHERE f.latency !~ '^[0-9]+$' HAVING count(*) > 0))
   FROM t"
 p99=$(sql -c "SELECT p99 FROM load.stats WHERE name = 'all'")
 
@@ -139,7 +142,8 @@ p99=$(sql -c "SELECT p99 FROM load.stats WHERE name = 'all'")
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
 		"$NU users and $NI invites before the run; pgbench -M prepared -j $THREADS."
-	echo "Latencies in ms, from pgbench's per-transaction log; errors are the expected ones the wrappers caught."
+	echo "Latencies in ms, from pgbench's per-transaction log (successful transactions only); errors are the"
+	echo "expected ones the wrappers caught, and \"failed\" the transactions pgbench counted as failed (a deadlock)."
 	echo
 	echo "| script | weight | ops | tps | p50 ms | p99 ms | errors (SQLSTATE x count) |"
 	echo "|---|---:|---:|---:|---:|---:|---|"
