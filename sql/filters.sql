@@ -205,6 +205,12 @@ SELECT pg_temp.ordered('-first_name,-id', '{"first_name":["Bob","Ada","Alan"]}')
 SELECT pg_temp.ordered('first_name,-id', '{"first_name":["Bob","Ada","Alan"]}');
 -- white space around the items is ignored
 SELECT pg_temp.ordered(' -first_name , last_name ', '{"first_name":["Bob","Ada","Alan"]}');
+-- a column named again, and anything after id, change nothing; every name is still checked
+SELECT pg_temp.ordered('first_name,-first_name,-last_name', '{"first_name":["Bob","Ada","Alan"]}')
+     = pg_temp.ordered('first_name,-last_name', '{"first_name":["Bob","Ada","Alan"]}') AS repeat_ignored,
+       pg_temp.ordered('-id,first_name,-id', '{"first_name":["Bob","Ada","Alan"]}')
+     = pg_temp.ordered('-id', '{"first_name":["Bob","Ada","Alan"]}') AS after_id_ignored;
+SELECT public.expect_error($$SELECT user_module.list_users(order_by => 'id,nope')$$, '22023');
 
 ------------------------------------------------------------------------------
 -- skip and take

@@ -371,7 +371,10 @@ AppendWhereClause(StringInfo sql, const EntityTable *table, Jsonb *filters,
 
 /*
  * order_by: comma-separated column names, "-" before a name for descending.
- * Ties are always broken by id, so pages are stable.
+ * Ties are always broken by id, so pages are stable. Every name is checked,
+ * but a column named again, or anything after id (which is unique), cannot
+ * change the order and is left out of the statement: a 1 MB order_by of
+ * "id,id,..." stays a one-key ORDER BY.
  */
 void
 AppendOrderBy(StringInfo sql, const EntityTable *table, const char *order_by)
@@ -379,6 +382,7 @@ AppendOrderBy(StringInfo sql, const EntityTable *table, const char *order_by)
 	const char *p = order_by;
 	bool		has_id = false;
 	bool		first = true;
+	bool	   *named = palloc0(sizeof(bool) * table->ncolumns);
 
 	appendStringInfoString(sql, " ORDER BY ");
 
@@ -416,6 +420,9 @@ AppendOrderBy(StringInfo sql, const EntityTable *table, const char *order_by)
 					 errmsg("cannot order %ss by \"%s\"", table->entity, clipped(name, len)),
 					 errhint("order_by takes column names of the %s row, \"-\" before a name for descending.",
 							 table->entity)));
+		if (has_id || named[col - table->columns])
+			continue;
+		named[col - table->columns] = true;
 		if (strcmp(col->name, "id") == 0)
 			has_id = true;
 		appendStringInfo(sql, "%s%s %s", first ? "" : ", ", col->name, desc ? "DESC" : "ASC");
@@ -423,4 +430,5 @@ AppendOrderBy(StringInfo sql, const EntityTable *table, const char *order_by)
 	}
 	if (!has_id)
 		appendStringInfo(sql, "%sid ASC", first ? "" : ", ");
+	pfree(named);
 }
