@@ -2,7 +2,10 @@
 # The pg_regress suite and the isolation specs against a server running under
 # valgrind memcheck, the way PostgreSQL's buildfarm animal skink runs it.
 #
-#   test/valgrind/run.sh          (as root; takes a while: see README.md)
+#   test/valgrind/run.sh          (as root)
+#
+# About 4 minutes on 2 cores, plus 2.5 minutes for the first PostgreSQL build.
+# Every test but robustness (see below for why) runs.
 #
 # PostgreSQL is built from source with USE_VALGRIND (test/valgrind/build-pg.sh)
 # once, into /var/cache/user_module/pg-15.18-valgrind-<key>; later runs reuse
@@ -23,7 +26,7 @@ trap - EXIT
 # What the PostgreSQL build and valgrind need. The release tarball carries the
 # generated parser and lexer files, so bison and flex are not needed; readline
 # and ICU are configured out.
-VG_PACKAGES="valgrind build-essential libssl-dev zlib1g-dev pkg-config bzip2 curl ca-certificates"
+VG_PACKAGES="valgrind build-essential libssl-dev zlib1g-dev bzip2 curl"
 missing=()
 for p in $VG_PACKAGES; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -118,26 +121,54 @@ if ! "$PG_BIN/pg_isready" -q; then
 fi
 um_log "server up after $((SECONDS - t0)) s"
 
-# All of REGRESS and ISOLATION from the Makefile. no_key and not_preloaded
-# are not in those lists: they need servers configured otherwise (test/run
-# starts scratch clusters for them) and exercise only error paths that the
-# other tests already cover.
+# All of ISOLATION and all of REGRESS from the Makefile but robustness.
+# robustness cannot finish under this build: USE_VALGRIND turns on
+# DEBUG_LIST_MEMORY_USAGE in PostgreSQL's list.c (every lappend moves the
+# whole List, to expose stale ListCell pointers), which makes long Lists
+# quadratic; its list_users(order_by => 333,334 columns) alone spends 5.7
+# minutes in the raw parser natively on this build, hours under memcheck,
+# and the 100,000-element calls add more. Run it on purpose with
+# UM_VG_REGRESS="setup robustness" (give it hours).
+# no_key and not_preloaded are in neither list: they need servers configured
+# otherwise (test/run starts scratch clusters for them).
+# UM_VG_REGRESS / UM_VG_ISOLATION, when set, replace the lists (a quicker
+# run, or one test: UM_VG_REGRESS="setup tokens" UM_VG_ISOLATION=notify);
+# set to empty, they skip that part.
 export PGISOLATIONTIMEOUT=${PGISOLATIONTIMEOUT:-900}
+all_regress=$(make -s -C "$VG_SRC" --no-print-directory PG_CONFIG="$PG_CONFIG" -f Makefile -f - print-regress <<'MAKE'
+print-regress:
+	@echo $(REGRESS)
+MAKE
+)
+regress_list=("REGRESS=$(echo " $all_regress " | sed 's/ robustness / /' | xargs)")
+isolation_list=()
+[ -n "${UM_VG_REGRESS+set}" ] && regress_list=("REGRESS=$UM_VG_REGRESS")
+[ -n "${UM_VG_ISOLATION+set}" ] && isolation_list=("ISOLATION=$UM_VG_ISOLATION")
 isolation_status=0
-t0=$SECONDS
-um_log "isolation specs under valgrind"
-make -C "$VG_SRC" -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS= 2>&1 | tee "$VG_TMP/isolation.out" || isolation_status=1
-isolation_seconds=$((SECONDS - t0))
-[ -s "$VG_SRC/test/output_iso/regression.diffs" ] && { isolation_status=1; cat "$VG_SRC/test/output_iso/regression.diffs"; }
-grep -qE '\.\.\. +ok' "$VG_TMP/isolation.out" || isolation_status=1
+isolation_seconds=0
+if [ -n "${UM_VG_ISOLATION+set}" ] && [ -z "$UM_VG_ISOLATION" ]; then
+	isolation_status=skip
+else
+	t0=$SECONDS
+	um_log "isolation specs under valgrind"
+	make -C "$VG_SRC" -s installcheck PG_CONFIG="$PG_CONFIG" ${isolation_list[@]+"${isolation_list[@]}"} REGRESS= 2>&1 | tee "$VG_TMP/isolation.out" || isolation_status=1
+	isolation_seconds=$((SECONDS - t0))
+	[ -s "$VG_SRC/test/output_iso/regression.diffs" ] && { isolation_status=1; cat "$VG_SRC/test/output_iso/regression.diffs"; }
+	grep -qE '\.\.\. +ok' "$VG_TMP/isolation.out" || isolation_status=1
+fi
 
 regress_status=0
-t0=$SECONDS
-um_log "pg_regress under valgrind"
-make -C "$VG_SRC" -s installcheck PG_CONFIG="$PG_CONFIG" ISOLATION= 2>&1 | tee "$VG_TMP/regress.out" || regress_status=1
-regress_seconds=$((SECONDS - t0))
-[ -s "$VG_SRC/regression.diffs" ] && { regress_status=1; cat "$VG_SRC/regression.diffs"; }
-grep -qE '\.\.\. +ok' "$VG_TMP/regress.out" || regress_status=1
+regress_seconds=0
+if [ -n "${UM_VG_REGRESS+set}" ] && [ -z "$UM_VG_REGRESS" ]; then
+	regress_status=skip
+else
+	t0=$SECONDS
+	um_log "pg_regress under valgrind"
+	make -C "$VG_SRC" -s installcheck PG_CONFIG="$PG_CONFIG" ${regress_list[@]+"${regress_list[@]}"} ISOLATION= 2>&1 | tee "$VG_TMP/regress.out" || regress_status=1
+	regress_seconds=$((SECONDS - t0))
+	[ -s "$VG_SRC/regression.diffs" ] && { regress_status=1; cat "$VG_SRC/regression.diffs"; }
+	grep -qE '\.\.\. +ok' "$VG_TMP/regress.out" || regress_status=1
+fi
 
 um_log "stopping the server"
 t0=$SECONDS
@@ -199,8 +230,16 @@ if [ "$total" -gt 0 ]; then
 fi
 
 failed=0
-if [ "$regress_status" -eq 0 ]; then echo "ok 1 - pg_regress under valgrind"; else echo "not ok 1 - pg_regress under valgrind"; failed=1; fi
-if [ "$isolation_status" -eq 0 ]; then echo "ok 2 - isolation under valgrind"; else echo "not ok 2 - isolation under valgrind"; failed=1; fi
+case $regress_status in
+0) echo "ok 1 - pg_regress under valgrind" ;;
+skip) echo "ok 1 - pg_regress under valgrind # SKIP UM_VG_REGRESS is empty" ;;
+*) echo "not ok 1 - pg_regress under valgrind"; failed=1 ;;
+esac
+case $isolation_status in
+0) echo "ok 2 - isolation under valgrind" ;;
+skip) echo "ok 2 - isolation under valgrind # SKIP UM_VG_ISOLATION is empty" ;;
+*) echo "not ok 2 - isolation under valgrind"; failed=1 ;;
+esac
 if [ "$total" -eq 0 ] && [ "$processes" -gt 0 ] && [ "$crashes" -eq 0 ]; then
 	echo "ok 3 - valgrind: 0 errors in $processes processes (0 from user_module)"
 else
