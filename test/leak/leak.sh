@@ -7,7 +7,8 @@
 #
 # Runs against the cluster the PG* variables name (PGHOST, PGPORT, PGUSER a
 # superuser: the session reads its own /proc/self/status with pg_read_file),
-# in a database of its own, user_module_leak, dropped first if it exists.
+# in a database of its own, user_module_leak (or $UM_LEAK_DB), dropped first
+# if it exists.
 # Prints one TAP line per function and writes ${UM_LEAK_OUT:-test/leak/out}/
 # leak.md (the table) and checkpoints.csv (every measurement). Exit status 0
 # only when every function stayed flat.
@@ -61,7 +62,7 @@ fi
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=${UM_LEAK_OUT:-$HERE/out}
 mkdir -p "$OUT"
-DB=user_module_leak
+DB=${UM_LEAK_DB:-user_module_leak}
 # only these functions, if set (a space-separated list): for development
 ONLY=${UM_LEAK_ONLY:-}
 
