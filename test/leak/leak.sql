@@ -11,6 +11,9 @@
 -- Successful calls have no exception block (no subtransaction), as in an
 -- application. Arguments are realistic: unique emails for creates, existing
 -- ids for reads and writes, filters with q and order_by, real tokens.
+--
+-- Note: FOR i IN a .. b makes its own integer i (the bigint i declared is
+-- hidden), so a product of i that can pass 2^31 casts i to bigint first.
 CREATE SCHEMA leak;
 
 -- One row per checkpoint: how many calls of fn the session had made, when,
@@ -170,7 +173,7 @@ DECLARE i bigint; m bigint := (SELECT max(n) FROM leak.uid); a leak.uid; b leak.
 BEGIN
 	FOR i IN first .. first + calls - 1 LOOP
 		a := leak.u(i % m + 1);
-		b := leak.u((i * 7919) % m + 1);
+		b := leak.u((i::bigint * 7919) % m + 1);
 		CASE i % 10
 		WHEN 0 THEN
 			BEGIN
@@ -205,7 +208,7 @@ DECLARE i bigint; m bigint := (SELECT max(n) FROM leak.uid); a leak.uid; b leak.
 BEGIN
 	FOR i IN first .. first + calls - 1 LOOP
 		a := leak.u(i % m + 1);
-		b := leak.u((i * 7919) % m + 1);
+		b := leak.u((i::bigint * 7919) % m + 1);
 		CASE i % 5
 		WHEN 0 THEN
 			BEGIN
@@ -401,7 +404,7 @@ DECLARE i bigint; m bigint := (SELECT max(n) FROM leak.vid); a leak.vid; b leak.
 BEGIN
 	FOR i IN first .. first + calls - 1 LOOP
 		a := leak.v(i % m + 1);
-		b := leak.v((i * 7919) % m + 1);
+		b := leak.v((i::bigint * 7919) % m + 1);
 		CASE i % 10
 		WHEN 0 THEN
 			BEGIN
@@ -437,7 +440,7 @@ DECLARE i bigint; m bigint := (SELECT max(n) FROM leak.vid); a leak.vid; b leak.
 BEGIN
 	FOR i IN first .. first + calls - 1 LOOP
 		a := leak.v(i % m + 1);
-		b := leak.v((i * 7919) % m + 1);
+		b := leak.v((i::bigint * 7919) % m + 1);
 		CASE i % 5
 		WHEN 0 THEN
 			BEGIN
