@@ -70,6 +70,8 @@ um_log "building user_module against $VG_PGPREFIX (in $VG_SRC)"
 mkdir -p "$VG_SRC/test"
 (cd "$UM_ROOT" && cp -a Makefile ./*.control ./*.sql src sql expected "$VG_SRC/")
 cp -a "$UM_ROOT/test/specs" "$UM_ROOT/test/expected" "$VG_SRC/test/"
+# objects the checkout's own build left are compiled against other headers
+make -C "$VG_SRC" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
 make -C "$VG_SRC" -s PG_CONFIG="$PG_CONFIG" >/dev/null
 make -C "$VG_SRC" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 ext_build_seconds=$((SECONDS - t0))
@@ -141,6 +143,7 @@ print-regress:
 MAKE
 )
 regress_list=("REGRESS=$(echo " $all_regress " | sed 's/ robustness / /' | xargs)")
+[ -n "${UM_VG_ALL:-}" ] && regress_list=("REGRESS=$all_regress")
 isolation_list=()
 [ -n "${UM_VG_REGRESS+set}" ] && regress_list=("REGRESS=$UM_VG_REGRESS")
 [ -n "${UM_VG_ISOLATION+set}" ] && isolation_list=("ISOLATION=$UM_VG_ISOLATION")
