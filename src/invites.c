@@ -336,18 +336,17 @@ create_invite_rows(FieldValue *rows, int n)
 		values[0] = FieldArray(rows, n, IF_COUNT, IF_ID, TEXTOID);
 		values[1] = FieldArray(rows, n, IF_COUNT, IF_EMAIL, TEXTOID);
 		values[2] = FieldArray(rows, n, IF_COUNT, IF_METADATA, JSONBOID);
-		/* in email order: see EMAIL_ORDER_RETURNING_INPUT_ORDER */
 		created = RunPlan(KeptPlan(&insert_invites_plan,
-								   "WITH ins AS (INSERT INTO user_module.invite (id, email, accepted, expires_at, metadata, "
+								   "INSERT INTO user_module.invite (id, email, accepted, expires_at, metadata, "
 								   "created_at, updated_at, token_jti, token_issued_at) "
 								   "SELECT i.id, i.email, false, $5, i.metadata, pg_catalog.now(), pg_catalog.now(), "
 								   "pg_catalog.gen_random_uuid(), $4 "
 								   "FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
 								   "pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.jsonb[])) "
 								   "AS i(id, email, metadata) "
-								   EMAIL_ORDER_RETURNING_INPUT_ORDER("i"),
+								   "RETURNING *",
 								   lengthof(types), types),
-						  values, NULL, false, SPI_OK_SELECT);
+						  values, NULL, false, SPI_OK_INSERT_RETURNING);
 	}
 	EmitEvents("invite.created", RowsColumnArray(created, ICOL_ID, TEXTOID));
 	return created;

@@ -204,17 +204,6 @@ extern SpiRows UpdateEntity(const EntityTable *t, text *id, FieldValue *changes)
 extern void UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows,
 						   int n, int stride, int id_field, int changes_field);
 extern void ReportMissing(const EntityTable *t, text **ids, int n);
-/*
- * The end of a batch insert "WITH ins AS (INSERT ... SELECT ... FROM ... AS
- * alias" whose $1 holds the new ids in input order: rows go in in lower(email)
- * order and come back in input order. Two calls inserting the same emails in
- * different orders would otherwise each wait for the other's uncommitted
- * email (40P01) instead of the later one failing with 23505.
- */
-#define EMAIL_ORDER_RETURNING_INPUT_ORDER(alias) \
-	"ORDER BY pg_catalog.lower(" alias ".email) RETURNING *) " \
-	"SELECT ins.* FROM ins JOIN pg_catalog.unnest($1::pg_catalog.text[]) WITH ORDINALITY AS input(id, n) " \
-	"ON ins.id OPERATOR(pg_catalog.=) input.id ORDER BY input.n"
 extern void LockRowsInIdOrder(const EntityTable *t, Datum ids);
 extern void DeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);
 extern void SoftDeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);

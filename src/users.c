@@ -179,9 +179,8 @@ insert_users(FieldValue *rows, int n)
 		values[c] = FieldArray(rows, n, UF_COUNT, fields[c],
 							   fields[c] == UF_METADATA ? JSONBOID : TEXTOID);
 
-	/* in email order: see EMAIL_ORDER_RETURNING_INPUT_ORDER */
 	return RunPlan(KeptPlan(&insert_users_plan,
-							"WITH ins AS (INSERT INTO user_module.\"user\" "
+							"INSERT INTO user_module.\"user\" "
 							"(id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at) "
 							"SELECT u.id, u.first_name, u.last_name, u.email, u.avatar_url, u.metadata, "
 							"pg_catalog.now(), pg_catalog.now() "
@@ -190,9 +189,9 @@ insert_users(FieldValue *rows, int n)
 							"pg_catalog.unnest($4::pg_catalog.text[]), pg_catalog.unnest($5::pg_catalog.text[]), "
 							"pg_catalog.unnest($6::pg_catalog.jsonb[])) "
 							"AS u(id, first_name, last_name, email, avatar_url, metadata) "
-							EMAIL_ORDER_RETURNING_INPUT_ORDER("u"),
+							"RETURNING *",
 							lengthof(types), types),
-				   values, NULL, false, SPI_OK_SELECT);
+				   values, NULL, false, SPI_OK_INSERT_RETURNING);
 }
 
 /* Creates validated users and their user.created events. */
