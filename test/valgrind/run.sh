@@ -123,14 +123,12 @@ if ! "$PG_BIN/pg_isready" -q; then
 fi
 um_log "server up after $((SECONDS - t0)) s"
 
-# All of ISOLATION and all of REGRESS from the Makefile but robustness.
-# robustness cannot finish under this build: USE_VALGRIND turns on
-# DEBUG_LIST_MEMORY_USAGE in PostgreSQL's list.c (every lappend moves the
-# whole List, to expose stale ListCell pointers), which makes long Lists
-# quadratic; its list_users(order_by => 333,334 columns) alone spends 5.7
-# minutes in the raw parser natively on this build, hours under memcheck,
-# and the 100,000-element calls add more. Run it on purpose with
-# UM_VG_REGRESS="setup robustness" (give it hours).
+# All of ISOLATION and all of REGRESS from the Makefile but robustness, unless
+# UM_VG_ALL is set (test/run --long sets it): robustness's 1 MB strings,
+# 100,000-element arrays and 100,000-user batches run for most of an hour
+# under memcheck, and this build is slower than a stock one even natively
+# (USE_VALGRIND turns on DEBUG_LIST_MEMORY_USAGE in list.c, which moves a
+# whole List on every append to expose stale ListCell pointers).
 # no_key and not_preloaded are in neither list: they need servers configured
 # otherwise (test/run starts scratch clusters for them).
 # UM_VG_REGRESS / UM_VG_ISOLATION, when set, replace the lists (a quicker
