@@ -145,31 +145,30 @@ regress_list=("REGRESS=$(echo " $all_regress " | sed 's/ robustness / /' | xargs
 isolation_list=()
 [ -n "${UM_VG_REGRESS+set}" ] && regress_list=("REGRESS=$UM_VG_REGRESS")
 [ -n "${UM_VG_ISOLATION+set}" ] && isolation_list=("ISOLATION=$UM_VG_ISOLATION")
-isolation_status=0
-isolation_seconds=0
-if [ -n "${UM_VG_ISOLATION+set}" ] && [ -z "$UM_VG_ISOLATION" ]; then
-	isolation_status=skip
-else
-	t0=$SECONDS
-	um_log "isolation specs under valgrind"
-	make -C "$VG_SRC" -s installcheck PG_CONFIG="$PG_CONFIG" ${isolation_list[@]+"${isolation_list[@]}"} REGRESS= 2>&1 | tee "$VG_TMP/isolation.out" || isolation_status=1
-	isolation_seconds=$((SECONDS - t0))
-	[ -s "$VG_SRC/test/output_iso/regression.diffs" ] && { isolation_status=1; cat "$VG_SRC/test/output_iso/regression.diffs"; }
-	grep -qE '\.\.\. +ok' "$VG_TMP/isolation.out" || isolation_status=1
-fi
-
-regress_status=0
-regress_seconds=0
-if [ -n "${UM_VG_REGRESS+set}" ] && [ -z "$UM_VG_REGRESS" ]; then
-	regress_status=skip
-else
-	t0=$SECONDS
-	um_log "pg_regress under valgrind"
-	make -C "$VG_SRC" -s installcheck PG_CONFIG="$PG_CONFIG" ${regress_list[@]+"${regress_list[@]}"} ISOLATION= 2>&1 | tee "$VG_TMP/regress.out" || regress_status=1
-	regress_seconds=$((SECONDS - t0))
-	[ -s "$VG_SRC/regression.diffs" ] && { regress_status=1; cat "$VG_SRC/regression.diffs"; }
-	grep -qE '\.\.\. +ok' "$VG_TMP/regress.out" || regress_status=1
-fi
+# One half of the suite, its output in $VG_TMP/<name>.out: sets <name>_status
+# (0, 1, or skip when its list was set to empty) and <name>_seconds.
+run_half() {	# name, what to log, "skip" or "", its diffs file, make arguments...
+	local name=$1 what=$2 skip=$3 diffs=$4 status=0 t0=$SECONDS
+	shift 4
+	if [ "$skip" = skip ]; then
+		status=skip
+	else
+		um_log "$what under valgrind"
+		make -C "$VG_SRC" -s installcheck PG_CONFIG="$PG_CONFIG" "$@" 2>&1 | tee "$VG_TMP/$name.out" || status=1
+		[ -s "$diffs" ] && { status=1; cat "$diffs"; }
+		grep -qE '\.\.\. +ok' "$VG_TMP/$name.out" || status=1
+	fi
+	printf -v "${name}_status" %s "$status"
+	printf -v "${name}_seconds" %s $((SECONDS - t0))
+}
+skip_isolation=
+[ -n "${UM_VG_ISOLATION+set}" ] && [ -z "$UM_VG_ISOLATION" ] && skip_isolation=skip
+skip_regress=
+[ -n "${UM_VG_REGRESS+set}" ] && [ -z "$UM_VG_REGRESS" ] && skip_regress=skip
+run_half isolation "isolation specs" "$skip_isolation" "$VG_SRC/test/output_iso/regression.diffs" \
+	${isolation_list[@]+"${isolation_list[@]}"} REGRESS=
+run_half regress "pg_regress" "$skip_regress" "$VG_SRC/regression.diffs" \
+	${regress_list[@]+"${regress_list[@]}"} ISOLATION=
 
 um_log "stopping the server"
 t0=$SECONDS
