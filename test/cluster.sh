@@ -93,6 +93,17 @@ um_prepare() {
 	um_build
 }
 
+# A fresh signing key: 48 random bytes in base64, without "/", "+" or "=".
+um_new_key() { head -c 48 /dev/urandom | base64 | tr -d '\n/+='; }
+
+# initdb of a data directory as the postgres OS user (with $PG_BIN's initdb),
+# then the given lines appended to its postgresql.conf.
+um_initdb() {
+	local dir=$1 conf=$2
+	runuser -u postgres -- "$PG_BIN/initdb" -D "$dir" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+	printf '%s\n' "$conf" >> "$dir/postgresql.conf"
+}
+
 # Starts the cluster; exports PGHOST, PGPORT, PGUSER, PGDATABASE, UM_DATA.
 um_start_cluster() {
 	UM_TMP=$(mktemp -d /tmp/user_module.XXXXXX)
@@ -101,21 +112,18 @@ um_start_cluster() {
 	export UM_DATA="$UM_TMP/data"
 	export PGHOST="$UM_TMP" PGPORT=${UM_PORT:-54329} PGUSER=postgres PGDATABASE=postgres
 	um_log "starting a throwaway cluster in $UM_TMP (port $PGPORT)"
-	runuser -u postgres -- "$PG_BIN/initdb" -D "$UM_DATA" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
 	# The key goes into the server's configuration file only, never into SQL text.
 	local secret
-	secret=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
+	secret=$(um_new_key)
 	# the client tests verify tokens with the key, so they get it from the environment
 	export UM_JWT_SECRET="$secret"
-	cat >> "$UM_DATA/postgresql.conf" <<CONF
-shared_preload_libraries = 'user_module'
+	um_initdb "$UM_DATA" "shared_preload_libraries = 'user_module'
 user_module.jwt_secret = '$secret'
 listen_addresses = '127.0.0.1'
 port = $PGPORT
 unix_socket_directories = '$UM_TMP'
 max_prepared_transactions = 10
-${UM_EXTRA_CONF:-}
-CONF
+${UM_EXTRA_CONF:-}"
 	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$UM_DATA" -l "$UM_TMP/server.log" -w start >/dev/null
 }
 
@@ -123,9 +131,10 @@ CONF
 # postgresql.conf lines: for what needs a server configured otherwise.
 um_scratch_cluster() {
 	local name=$1 port=$2 conf=$3
-	runuser -u postgres -- "$PG_BIN/initdb" -D "$UM_TMP/$name" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
-	printf "%s\nport = %s\nunix_socket_directories = '%s'\nlisten_addresses = ''\n" \
-		"$conf" "$port" "$UM_TMP" >> "$UM_TMP/$name/postgresql.conf"
+	um_initdb "$UM_TMP/$name" "$conf
+port = $port
+unix_socket_directories = '$UM_TMP'
+listen_addresses = ''"
 	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$UM_TMP/$name" -l "$UM_TMP/$name.log" -w start >/dev/null
 }
 

@@ -50,11 +50,10 @@ typedef struct Chunk
 
 static Chunk arena = {&arena, &arena, 0, 0};
 
+/* Links a chunk of "size" usable bytes (NULL: out of memory) at the arena's end. */
 static void *
-arena_alloc(size_t size, bool zero)
+arena_link(Chunk *c, size_t size)
 {
-	Chunk	   *c = zero ? calloc(1, sizeof(Chunk) + size) : malloc(sizeof(Chunk) + size);
-
 	if (c == NULL)
 		abort();
 	c->size = size;
@@ -63,6 +62,12 @@ arena_alloc(size_t size, bool zero)
 	arena.prev->next = c;
 	arena.prev = c;
 	return c + 1;
+}
+
+static void *
+arena_alloc(size_t size, bool zero)
+{
+	return arena_link(zero ? calloc(1, sizeof(Chunk) + size) : malloc(sizeof(Chunk) + size), size);
 }
 
 static void
@@ -123,18 +128,9 @@ void *
 __wrap_repalloc(void *pointer, Size size)
 {
 	Chunk	   *c = (Chunk *) pointer - 1;
-	Chunk	   *n;
 
 	arena_unlink(c);
-	n = realloc(c, sizeof(Chunk) + size);
-	if (n == NULL)
-		abort();
-	n->size = size;
-	n->next = &arena;
-	n->prev = arena.prev;
-	arena.prev->next = n;
-	arena.prev = n;
-	return n + 1;
+	return arena_link(realloc(c, sizeof(Chunk) + size), size);
 }
 
 char *

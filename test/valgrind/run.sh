@@ -82,19 +82,15 @@ um_log "initdb in $VG_DATA"
 mkdir -p "$VG_LOGS"
 chown postgres: "$VG_TMP" "$VG_LOGS"
 chmod 700 "$VG_LOGS"
-runuser -u postgres -- "$PG_BIN/initdb" -D "$VG_DATA" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
-secret=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
-cat >> "$VG_DATA/postgresql.conf" <<CONF
-shared_preload_libraries = 'user_module'
-user_module.jwt_secret = '$secret'
+um_initdb "$VG_DATA" "shared_preload_libraries = 'user_module'
+user_module.jwt_secret = '$(um_new_key)'
 listen_addresses = ''
 port = $VG_PORT
 unix_socket_directories = '$VG_TMP'
 max_prepared_transactions = 10
 fsync = off
 huge_pages = off
-log_line_prefix = '%m [%p] '
-CONF
+log_line_prefix = '%m [%p] '"
 
 # skink's options: every process the postmaster forks gets its own log file
 # (%p); --error-markers frame each error so that they can be counted;
