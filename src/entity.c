@@ -23,6 +23,7 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 
 #include "user_module.h"
@@ -228,7 +229,7 @@ FetchEntity(const EntityTable *t, text *id, bool with_deleted)
 
 	/* id is column 1 of every table, collation "C" like ScanKeyInit's */
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(id));
-	scan = systable_beginscan(rel, ModuleRelation(&t->plans->primary_key, t->primary_key), true,
+	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
 							  GetActiveSnapshot(), 1, &key);
 	tuple = systable_getnext(scan);
 	table->tupdesc = CreateTupleDescCopy(RelationGetDescr(rel));

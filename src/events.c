@@ -6,7 +6,9 @@
  *		purge_events().
  *
  * Both the row and the NOTIFY belong to the (sub)transaction that made the
- * change, so a rollback, or ROLLBACK TO SAVEPOINT, takes them back too.
+ * change, so a rollback, or ROLLBACK TO SAVEPOINT, takes them back too. The
+ * subscribers of each event run right after its row is written
+ * (subscribers.c).
  */
 #include "postgres.h"
 
@@ -27,17 +29,19 @@ static SPIPlanPtr insert_event_plan = NULL;
 static SPIPlanPtr claim_events_plan = NULL;
 static SPIPlanPtr purge_events_plan = NULL;
 
-/* NOTIFY payload: {"id": <event id>, "name": "...", "entity_id": "..."} */
+/*
+ * NOTIFY payload: {"id": <event id>, "name": "..."}. Every role that can
+ * connect may LISTEN on the channel, so it carries nothing about the entity:
+ * a worker reads the rest with claim_events.
+ */
 static void
-notify_event(int64 id, const char *name, const char *entity_id)
+notify_event(int64 id, const char *name)
 {
 	StringInfoData payload;
 
 	initStringInfo(&payload);
 	appendStringInfo(&payload, "{\"id\": " INT64_FORMAT ", \"name\": ", id);
 	escape_json(&payload, name);
-	appendStringInfoString(&payload, ", \"entity_id\": ");
-	escape_json(&payload, entity_id);
 	appendStringInfoChar(&payload, '}');
 	Async_Notify(EVENT_CHANNEL, payload.data);
 	pfree(payload.data);
@@ -45,7 +49,7 @@ notify_event(int64 id, const char *name, const char *entity_id)
 
 /*
  * Writes one event named "name" for each id of the text[] entity_ids, in
- * array order. Called inside a ModuleCall, so it runs as the owner.
+ * array order, then runs their subscribers. Called inside a ModuleCall.
  */
 void
 EmitEvents(const char *name, Datum entity_ids)
@@ -64,34 +68,35 @@ EmitEvents(const char *name, Datum entity_ids)
 		/* one event: plain VALUES, cheaper to run than unnesting an array */
 		static const Oid one_types[] = {TEXTOID, TEXTOID};
 
-		rows = RunOutboxPlan(&insert_event_plan,
-							 "INSERT INTO user_module.event (name, entity_id, data) "
-							 "VALUES ($1, $2, pg_catalog.jsonb_build_object('id', $2)) "
-							 "RETURNING id, entity_id",
-							 2, one_types, values, SPI_OK_INSERT_RETURNING);
+		rows = RunPlan(KeptPlan(&insert_event_plan,
+								"INSERT INTO user_module.event (name, entity_id, data) "
+								"VALUES ($1, $2, pg_catalog.jsonb_build_object('id', $2)) "
+								"RETURNING *",
+								2, one_types),
+					   values, NULL, false, SPI_OK_INSERT_RETURNING);
 	}
 	else
 	{
 		values[1] = entity_ids;
-		rows = RunOutboxPlan(&insert_events_plan,
-							 "INSERT INTO user_module.event (name, entity_id, data) "
-							 "SELECT $1, e, pg_catalog.jsonb_build_object('id', e) "
-							 "FROM pg_catalog.unnest($2::pg_catalog.text[]) AS e "
-							 "RETURNING id, entity_id",
-							 2, types, values, SPI_OK_INSERT_RETURNING);
+		rows = RunPlan(KeptPlan(&insert_events_plan,
+								"INSERT INTO user_module.event (name, entity_id, data) "
+								"SELECT $1, e, pg_catalog.jsonb_build_object('id', e) "
+								"FROM pg_catalog.unnest($2::pg_catalog.text[]) AS e "
+								"RETURNING *",
+								2, types),
+					   values, NULL, false, SPI_OK_INSERT_RETURNING);
 	}
 
-	if (!um_notify)
-		return;
-	for (uint64 i = 0; i < rows.count; i++)
+	if (um_notify)
 	{
-		bool		isnull;
-		int64		id = DatumGetInt64(RowColumn(rows, i, 1, &isnull));
-		char	   *entity_id = TextDatumGetCString(RowColumn(rows, i, 2, &isnull));
+		for (uint64 i = 0; i < rows.count; i++)
+		{
+			bool		isnull;
 
-		notify_event(id, name, entity_id);
-		pfree(entity_id);
+			notify_event(DatumGetInt64(RowColumn(rows, i, 1, &isnull)), name);
+		}
 	}
+	RunSubscribers(name, rows);
 }
 
 /*
@@ -119,14 +124,15 @@ um_claim_events(PG_FUNCTION_ARGS)
 	BeginModuleCall(&call);
 	values[0] = Int64GetDatum(max);
 	ReturnRows(fcinfo,
-			   RunOutboxPlan(&claim_events_plan,
-							 "WITH claimed AS ("
-							 " DELETE FROM user_module.event WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
-							 "  SELECT id FROM user_module.event ORDER BY id LIMIT $1"
-							 "  FOR UPDATE SKIP LOCKED))"
-							 " RETURNING *) "
-							 "SELECT * FROM claimed ORDER BY id",
-							 1, types, values, SPI_OK_SELECT));
+			   RunPlan(KeptPlan(&claim_events_plan,
+								"WITH claimed AS ("
+								" DELETE FROM user_module.event WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+								"  SELECT id FROM user_module.event ORDER BY id LIMIT $1"
+								"  FOR UPDATE SKIP LOCKED))"
+								" RETURNING *) "
+								"SELECT * FROM claimed ORDER BY id",
+								1, types),
+					   values, NULL, false, SPI_OK_SELECT));
 	EndModuleCall(&call);
 	return (Datum) 0;
 }
@@ -159,15 +165,16 @@ um_purge_events(PG_FUNCTION_ARGS)
 
 	BeginModuleCall(&call);
 	values[0] = PG_GETARG_DATUM(0);
-	rows = RunOutboxPlan(&purge_events_plan,
-						 "WITH purged AS ("
-						 " DELETE FROM user_module.event WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
-						 "  SELECT id FROM user_module.event"
-						 "  WHERE created_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
-						 "  FOR UPDATE SKIP LOCKED))"
-						 " RETURNING 1) "
-						 "SELECT pg_catalog.count(*) FROM purged",
-						 1, types, values, SPI_OK_SELECT);
+	rows = RunPlan(KeptPlan(&purge_events_plan,
+							"WITH purged AS ("
+							" DELETE FROM user_module.event WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+							"  SELECT id FROM user_module.event"
+							"  WHERE created_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
+							"  FOR UPDATE SKIP LOCKED))"
+							" RETURNING 1) "
+							"SELECT pg_catalog.count(*) FROM purged",
+							1, types),
+				   values, NULL, false, SPI_OK_SELECT);
 	purged = DatumGetInt64(RowColumn(rows, 0, 1, &isnull));
 	EndModuleCall(&call);
 	PG_RETURN_INT64(purged);

@@ -90,7 +90,6 @@ static EntityPlans invite_plans;
 
 static const EntityTable invite_table = {
 	.name = "invite",
-	.primary_key = "invite_pkey",
 	.relation = "user_module.invite",
 	.entity = "invite",
 	.columns = invite_columns,

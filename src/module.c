@@ -91,6 +91,17 @@ assign_jwt_secret(const char *newval, void *extra)
 	signing_key = extra;
 }
 
+/* 55000 unless the library was loaded through shared_preload_libraries. */
+void
+RequirePreloaded(void)
+{
+	if (!um_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("user_module must be loaded via shared_preload_libraries"),
+				 errhint("Add user_module to shared_preload_libraries in postgresql.conf and restart the server.")));
+}
+
 /*
  * The HS256 key, for the functions that sign or verify tokens. 55000 when it
  * cannot be trusted (library not preloaded) or is not set.

@@ -1,19 +1,15 @@
 /*
  * store.c
- *		SPI plumbing: running as the extension owner, kept plans, and the
- *		statement runner that gives unique violations a readable message.
+ *		SPI plumbing: the module call (running as the tables' owner, contained),
+ *		kept plans, and the statement runner that gives unique violations a
+ *		readable message.
  *
  * The SQL functions are SECURITY INVOKER: EXECUTE grants decide who may call
  * what, and the caller stays visible to the C code. Around its own statements
- * the C code then switches to the owner of the extension's tables (as pg_cron
- * and ri_triggers.c do), so callers need no privileges on the tables, and pins
- * the search path to pg_catalog alone (no pg_temp), so that nothing a caller
- * plants in a schema of its own can capture a name, even where the statement
- * text forgot to qualify one. Pinning in C costs a list push; a SET clause on
- * the functions would cost a GUC save and restore on every call. On error,
- * (sub)transaction abort restores both the user id and the search path.
- * Statements on the outbox, which may fire administrators' triggers, are the
- * one exception: see RunOutboxPlan.
+ * the C code then switches to user_module_owner, the role the tables belong
+ * to, so callers need no privileges on the tables; see BeginModuleCall for
+ * how the call is contained. The search path is pinned to "pg_catalog,
+ * pg_temp", and every statement qualifies its names besides.
  */
 #include "postgres.h"
 
@@ -22,6 +18,9 @@
 #include "access/table.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_auth_members.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_namespace.h"
@@ -30,6 +29,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/catcache.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
@@ -74,13 +74,25 @@ static const UniqueMessage unique_messages[] = {
 };
 
 /*
- * Catalog facts every call needs (the schema, the tables, their owner) are
- * looked up once and kept until pg_class or pg_namespace changes, e.g. by
- * DROP and CREATE EXTENSION in the same session.
+ * What every call needs to know about the installed extension: its OID, its
+ * schema, the role its tables belong to. Found through pg_extension and the
+ * extension's membership records, never by a name another role could take,
+ * and kept until the catalogs change (pg_class, pg_namespace, the roles and
+ * their memberships), e.g. by DROP and CREATE EXTENSION in the same session.
  */
+typedef struct ModuleFacts
+{
+	uint64		generation;
+	Oid			extension;
+	Oid			namespace;
+	Oid			owner;			/* of the tables: user_module_owner */
+} ModuleFacts;
+
 static uint64 catalog_generation = 1;
-static bool callbacks_registered = false;
-static CachedOid owner_of_tables;
+static ModuleFacts facts;
+
+/* The version of the SQL objects this library works with. */
+#define MODULE_VERSION "0.3.0"
 
 static void
 forget_catalog_facts(Datum arg, int cacheid, uint32 hashvalue)
@@ -88,131 +100,206 @@ forget_catalog_facts(Datum arg, int cacheid, uint32 hashvalue)
 	catalog_generation++;
 }
 
-static Oid
-module_namespace(void)
+static void
+register_callbacks(void)
 {
-	static CachedOid nsp;
+	static bool registered = false;
 
-	if (!callbacks_registered)
-	{
-		CacheRegisterSyscacheCallback(RELOID, forget_catalog_facts, (Datum) 0);
-		CacheRegisterSyscacheCallback(NAMESPACEOID, forget_catalog_facts, (Datum) 0);
-		callbacks_registered = true;
-	}
-	if (nsp.generation != catalog_generation)
-	{
-		nsp.oid = get_namespace_oid("user_module", false);
-		nsp.generation = catalog_generation;
-	}
-	return nsp.oid;
+	if (registered)
+		return;
+	CacheRegisterSyscacheCallback(RELOID, forget_catalog_facts, (Datum) 0);
+	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_catalog_facts, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, forget_catalog_facts, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_catalog_facts, (Datum) 0);
+	registered = true;
 }
 
-/* The OID of user_module.<name>, a table or index of the extension. */
+static pg_attribute_noreturn() void
+not_installed_right(const char *message, const char *detail, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg_internal("%s", message),
+			 detail ? errdetail_internal("%s", detail) : 0,
+			 errhint("%s", hint)));
+}
+
+/* The relation "name" in the extension's schema, which must be one of its members. */
+static Oid
+member_relation(const char *name)
+{
+	Oid			relid = get_relname_relid(name, facts.namespace);
+
+	if (!OidIsValid(relid) || getExtensionOfObject(RelationRelationId, relid) != facts.extension)
+		not_installed_right(psprintf("relation user_module.%s is missing", name),
+							"It is not a member of the extension user_module.",
+							"Drop and create the extension user_module again.");
+	return relid;
+}
+
+/*
+ * The role the tables belong to must be the bare role the install script
+ * checked: not a superuser, not able to log in, and nobody's to become.
+ * Checked again here, since a superuser could change it later.
+ */
+static void
+check_owner(Oid owner)
+{
+	HeapTuple	tuple = SearchSysCache1(AUTHOID, ObjectIdGetDatum(owner));
+	Form_pg_authid role;
+	bool		bare;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for role %u", owner);
+	role = (Form_pg_authid) GETSTRUCT(tuple);
+	bare = !role->rolsuper && !role->rolcanlogin && !role->rolcreaterole &&
+		!role->rolbypassrls;
+	ReleaseSysCache(tuple);
+	if (bare)
+	{
+		CatCList   *members = SearchSysCacheList1(AUTHMEMROLEMEM, ObjectIdGetDatum(owner));
+
+		bare = (members->n_members == 0);
+		ReleaseSysCacheList(members);
+	}
+	if (!bare)
+		not_installed_right("the tables of user_module belong to a role that others can act as",
+							"The tables must belong to user_module_owner, which is NOLOGIN, not a superuser, and has no members.",
+							"Revoke the memberships of user_module_owner and make it NOLOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS.");
+}
+
+static void
+load_facts(void)
+{
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	char	   *version = NULL;
+	HeapTuple	classtuple;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("user_module"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		Form_pg_extension ext = (Form_pg_extension) GETSTRUCT(tuple);
+		bool		isnull;
+		Datum		datum = heap_getattr(tuple, Anum_pg_extension_extversion,
+										 RelationGetDescr(rel), &isnull);
+
+		facts.extension = ext->oid;
+		facts.namespace = ext->extnamespace;
+		version = isnull ? NULL : TextDatumGetCString(datum);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (version == NULL)
+		not_installed_right("extension user_module is not installed in this database", NULL,
+							"CREATE EXTENSION user_module;");
+	if (strcmp(version, MODULE_VERSION) != 0)
+		not_installed_right(psprintf("extension user_module is at version %s; this library needs " MODULE_VERSION,
+									 version),
+							NULL, "Run ALTER EXTENSION user_module UPDATE; in this database.");
+
+	classtuple = SearchSysCache1(RELOID, ObjectIdGetDatum(member_relation("user")));
+	if (!HeapTupleIsValid(classtuple))
+		elog(ERROR, "cache lookup failed for relation user_module.user");
+	facts.owner = ((Form_pg_class) GETSTRUCT(classtuple))->relowner;
+	ReleaseSysCache(classtuple);
+	check_owner(facts.owner);
+	facts.generation = catalog_generation;
+}
+
+static const ModuleFacts *
+module_facts(void)
+{
+	register_callbacks();
+	if (facts.generation != catalog_generation)
+		load_facts();
+	return &facts;
+}
+
+/* The OID of user_module.<name>, a table of the extension. */
 Oid
 ModuleRelation(CachedOid *slot, const char *name)
 {
-	Oid			nsp = module_namespace();
-
+	(void) module_facts();
 	if (slot->generation != catalog_generation)
 	{
-		slot->oid = get_relname_relid(name, nsp);
-		if (!OidIsValid(slot->oid))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("relation user_module.%s is missing", name),
-					 errhint("Drop and create the extension user_module again.")));
+		slot->oid = member_relation(name);
 		slot->generation = catalog_generation;
 	}
 	return slot->oid;
 }
 
-/* The role that owns user_module."user", i.e. the extension's owner. */
-static Oid
-extension_owner(void)
-{
-	static CachedOid user_table;
-	Oid			relid = ModuleRelation(&user_table, "user");
-
-	if (owner_of_tables.generation != catalog_generation)
-	{
-		HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-
-		if (!HeapTupleIsValid(tuple))
-			elog(ERROR, "cache lookup failed for relation %u", relid);
-		owner_of_tables.oid = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-		owner_of_tables.generation = catalog_generation;
-		ReleaseSysCache(tuple);
-	}
-	return owner_of_tables.oid;
-}
-
 /*
- * Whether the extension's installed SQL is version 0.1.0, from before the
- * outbox had a role of its own. ALTER EXTENSION UPDATE grants on the outbox,
- * which invalidates its pg_class entry and so the cached answer.
+ * Every call runs its statements as the tables' owner (as pg_cron and
+ * PostgreSQL's foreign-key triggers switch user), as a security-restricted
+ * operation, with search_path pinned to "pg_catalog, pg_temp" in a GUC nest
+ * level of its own: PostgreSQL's pattern around index builds and REFRESH
+ * MATERIALIZED VIEW. Code that is not ours and runs inside the call (a DBA's
+ * trigger on a module table, a subscriber) can then neither create temporary
+ * objects in the caller's session nor SET ROLE, and every setting it changes
+ * is discarded when the call returns. A function's own SET search_path clause
+ * still holds, since the path is a setting and not an override.
  */
-static bool
-installed_version_is_0_1_0(void)
-{
-	static uint64 generation = 0;
-	static bool is_0_1_0;
-
-	if (generation != catalog_generation)
-	{
-		Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
-		ScanKeyData key;
-		SysScanDesc scan;
-		HeapTuple	tuple;
-
-		ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
-					CStringGetDatum("user_module"));
-		scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-		tuple = systable_getnext(scan);
-		is_0_1_0 = false;
-		if (HeapTupleIsValid(tuple))
-		{
-			bool		isnull;
-			Datum		version = heap_getattr(tuple, Anum_pg_extension_extversion,
-											   RelationGetDescr(rel), &isnull);
-
-			is_0_1_0 = !isnull && strcmp(TextDatumGetCString(version), "0.1.0") == 0;
-		}
-		systable_endscan(scan);
-		table_close(rel, AccessShareLock);
-		generation = catalog_generation;
-	}
-	return is_0_1_0;
-}
-
-static void
-pin_search_path(void)
-{
-	OverrideSearchPath pinned = {0};
-
-	pinned.schemas = list_make1_oid(PG_CATALOG_NAMESPACE);
-	PushOverrideSearchPath(&pinned);
-}
-
 void
 BeginModuleCall(ModuleCall *call)
 {
-	Oid			owner = extension_owner();
+	Oid			owner;
 
+	RequirePreloaded();
+	owner = module_facts()->owner;
 	call->caller_cxt = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	GetUserIdAndSecContext(&call->saved_user, &call->saved_sec_context);
-	SetUserIdAndSecContext(owner, call->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	pin_search_path();
+	SetUserIdAndSecContext(owner, call->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	call->guc_level = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 }
 
+/* On error, (sub)transaction abort restores the settings and the user id. */
 void
 EndModuleCall(ModuleCall *call)
 {
-	PopOverrideSearchPath();
+	AtEOXact_GUC(false, call->guc_level);
 	SetUserIdAndSecContext(call->saved_user, call->saved_sec_context);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");
+}
+
+/*
+ * Runs fn(arg) as "role", contained the way a module call is: as a
+ * security-restricted operation, in a GUC nest level whose changes are
+ * discarded afterwards. For code that is not ours: subscribers.
+ */
+void
+RunContained(Oid role, void (*fn) (void *arg), void *arg)
+{
+	Oid			saved_user;
+	int			saved_sec_context;
+	int			guc_level;
+
+	GetUserIdAndSecContext(&saved_user, &saved_sec_context);
+	SetUserIdAndSecContext(role, saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	guc_level = NewGUCNestLevel();
+	fn(arg);
+	AtEOXact_GUC(false, guc_level);
+	SetUserIdAndSecContext(saved_user, saved_sec_context);
+}
+
+/* The role the module's tables belong to. */
+Oid
+ModuleOwner(void)
+{
+	return module_facts()->owner;
 }
 
 static SPIPlanPtr
@@ -303,52 +390,6 @@ PlanForQuery(const char *sql, const QueryParams *params)
 	}
 	entry->last_used = ++plan_cache_clock;
 	return entry->plan;
-}
-
-/*
- * Runs a fixed statement on user_module.event, inside a ModuleCall, where it
- * may fire code the extension does not control: triggers administrators add
- * to the outbox (subscribers). A trigger runs as the role whose statement
- * fires it, so the statement runs as user_module_outbox, a NOLOGIN role that
- * may touch the outbox and nothing else, instead of as the owner (usually a
- * superuser). And the search path is set as a setting, "pg_catalog, pg_temp",
- * instead of pinned: a pinned path would override a subscriber's own SET
- * search_path clause. The plan is prepared under that same setting, so the
- * plan cache finds its search path unchanged and never replans.
- */
-SpiRows
-RunOutboxPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes,
-			  Datum *values, int expected)
-{
-	Oid			outbox;
-	Oid			owner;
-	int			sec_context;
-	int			guc_level;
-	SpiRows		rows;
-
-	/*
-	 * A database still at 0.1.0 (this library installed, ALTER EXTENSION
-	 * UPDATE not yet run) keeps 0.1.0's rule: only the owner may add triggers
-	 * to the outbox, and its statements run as the owner.
-	 */
-	if (installed_version_is_0_1_0())
-		return RunPlan(KeptPlan(slot, sql, nargs, argtypes), values, NULL, false, expected);
-
-	outbox = get_role_oid("user_module_outbox", false);
-	GetUserIdAndSecContext(&owner, &sec_context);
-	PopOverrideSearchPath();
-	SetUserIdAndSecContext(outbox, sec_context);
-	guc_level = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-
-	rows = RunPlan(KeptPlan(slot, sql, nargs, argtypes), values, NULL, false, expected);
-
-	/* on error, (sub)transaction abort undoes all three */
-	AtEOXact_GUC(true, guc_level);
-	SetUserIdAndSecContext(owner, sec_context);
-	pin_search_path();
-	return rows;
 }
 
 /*

@@ -21,6 +21,7 @@
 
 /* ---- module.c: settings ---- */
 extern const uint8 *SigningKey(size_t *len);
+extern void RequirePreloaded(void);
 extern int	um_invite_valid_duration;
 extern bool um_notify;
 
@@ -105,7 +106,6 @@ typedef struct CachedOid
 typedef struct EntityPlans
 {
 	CachedOid	table;
-	CachedOid	primary_key;
 	SPIPlanPtr	lock;
 	SPIPlanPtr	lock_many;		/* see LockRowsInIdOrder */
 	SPIPlanPtr	update;
@@ -120,6 +120,7 @@ typedef struct ModuleCall
 	MemoryContext caller_cxt;	/* where results for the caller go */
 	Oid			saved_user;		/* the caller */
 	int			saved_sec_context;
+	int			guc_level;		/* discarded at the end of the call */
 } ModuleCall;
 
 /* The rows one SPI statement returned; valid until EndModuleCall. */
@@ -137,7 +138,6 @@ typedef struct SpiRows
 typedef struct EntityTable
 {
 	const char *name;			/* table name in schema user_module */
-	const char *primary_key;	/* its primary key index */
 	const char *relation;		/* schema-qualified, quoted where needed */
 	const char *entity;			/* "user", "invite": messages, event names */
 	const EntityColumn *columns;
@@ -168,18 +168,18 @@ extern void AppendWhereClause(StringInfo sql, const EntityTable *table, Jsonb *f
 							  bool with_deleted, QueryParams *params);
 extern void AppendOrderBy(StringInfo sql, const EntityTable *table, const char *order_by);
 
-/* ---- store.c: SPI, kept plans, running as the extension owner ---- */
+/* ---- store.c: SPI, kept plans, running as the tables' owner ---- */
 
 extern Oid	ModuleRelation(CachedOid *slot, const char *name);
+extern Oid	ModuleOwner(void);
 extern void BeginModuleCall(ModuleCall *call);
 extern void EndModuleCall(ModuleCall *call);
+extern void RunContained(Oid role, void (*fn) (void *arg), void *arg);
 extern SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
 extern SPIPlanPtr KeptBatchPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
 extern SPIPlanPtr PlanForQuery(const char *sql, const QueryParams *params);
 extern SpiRows RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls,
 					   bool read_only, int expected);
-extern SpiRows RunOutboxPlan(SPIPlanPtr *slot, const char *sql, int nargs,
-							 const Oid *argtypes, Datum *values, int expected);
 extern Datum RowColumn(SpiRows rows, uint64 row, int column, bool *isnull);
 extern Datum RowsColumnArray(SpiRows rows, int column, Oid elemtype);
 extern TupleDesc ResultDesc(FunctionCallInfo fcinfo);
@@ -217,5 +217,8 @@ extern SpiRows CreateUser(text *email, text *first_name, text *last_name,
 
 /* ---- events.c: the outbox ---- */
 extern void EmitEvents(const char *name, Datum entity_ids);
+
+/* ---- subscribers.c: functions called with the events they subscribe to ---- */
+extern void RunSubscribers(const char *event, SpiRows rows);
 
 #endif							/* USER_MODULE_H */

@@ -85,7 +85,6 @@ return_user_rows(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows)
 
 static const EntityTable user_table = {
 	.name = "user",
-	.primary_key = "user_pkey",
 	.relation = "user_module.\"user\"",
 	.entity = "user",
 	.columns = user_columns,

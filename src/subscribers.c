@@ -1,0 +1,447 @@
+/*
+ * subscribers.c
+ *		Subscribers: functions an administrator registers to be called with
+ *		each event they subscribe to, in the call that wrote it.
+ *
+ * A subscriber is a function (event user_module.event) RETURNS void. It runs
+ * right after its event's row is written, in the same transaction, so it can
+ * queue work that commits or rolls back with the change, and an error it
+ * raises fails the call. It runs as the role that owns the function, never as
+ * the caller nor as user_module_owner, and contained (RunContained): as a
+ * security-restricted operation, with search_path "pg_catalog, pg_temp", its
+ * setting changes discarded when it returns. Only a role with the privileges
+ * of the function's owner may register it, so nobody gains rights by it.
+ *
+ * Administrators get no right on the tables themselves: a trigger of theirs on
+ * user_module.event could be DEFERRABLE and fire at COMMIT as whoever commits
+ * (0.2.0 allowed it; doc/security.md).
+ *
+ * The handler is stored as the text of its qualified signature and looked up
+ * in the catalogs without ACL checks (the module owner has no rights on the
+ * handler's schema, and needs none). Every session keeps the list until the
+ * subscriber table or a function changes.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "user_module.h"
+
+/* Every event name the module writes. */
+static const char *const event_names[] = {
+	"user.created", "user.updated", "user.deleted", "user.restored",
+	"invite.created", "invite.updated", "invite.deleted", "invite.restored",
+	"invite.resent", "invite.accepted",
+};
+
+typedef struct Subscriber
+{
+	char	   *handler;		/* "schema.name(user_module.event)" */
+	Oid			proc;			/* InvalidOid: the function no longer exists */
+	Oid			owner;
+	int			nevents;		/* -1: every event */
+	char	  **events;
+} Subscriber;
+
+static MemoryContext subscribers_cxt = NULL;
+static Subscriber *subscribers = NULL;
+static int	nsubscribers = 0;
+static bool subscribers_valid = false;
+static Oid	subscriber_relid = InvalidOid;
+
+static CachedOid subscriber_table;
+static CachedOid event_table;
+static SPIPlanPtr load_plan = NULL;
+static SPIPlanPtr add_plan = NULL;
+static SPIPlanPtr remove_plan = NULL;
+static SPIPlanPtr list_plan = NULL;
+
+static void
+forget_subscribers(Datum arg, int cacheid, uint32 hashvalue)
+{
+	subscribers_valid = false;
+}
+
+static void
+forget_subscribers_rel(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == subscriber_relid)
+		subscribers_valid = false;
+}
+
+static Oid
+event_rowtype(void)
+{
+	return get_rel_type_id(ModuleRelation(&event_table, "event"));
+}
+
+/*
+ * The function a stored signature names, if it still exists, and its owner:
+ * the schema and name before "(", taking one user_module.event. No ACL check.
+ */
+static Oid
+lookup_handler(const char *handler, Oid rowtype, Oid *owner)
+{
+	const char *paren = strrchr(handler, '(');
+	List	   *names;
+	Oid			nsp;
+	oidvector  *args;
+	HeapTuple	tuple;
+	Oid			proc = InvalidOid;
+
+	if (paren == NULL)
+		return InvalidOid;
+	names = stringToQualifiedNameList(pnstrdup(handler, paren - handler));
+	if (list_length(names) != 2)
+		return InvalidOid;
+	nsp = get_namespace_oid(strVal(linitial(names)), true);
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	args = buildoidvector(&rowtype, 1);
+	tuple = SearchSysCache3(PROCNAMEARGSNSP, CStringGetDatum(strVal(lsecond(names))),
+							PointerGetDatum(args), ObjectIdGetDatum(nsp));
+	if (HeapTupleIsValid(tuple))
+	{
+		proc = ((Form_pg_proc) GETSTRUCT(tuple))->oid;
+		*owner = ((Form_pg_proc) GETSTRUCT(tuple))->proowner;
+		ReleaseSysCache(tuple);
+	}
+	return proc;
+}
+
+/* Reads user_module.subscriber; inside a ModuleCall. */
+static void
+load_subscribers(void)
+{
+	static bool callbacks = false;
+	Oid			rowtype = event_rowtype();
+	SpiRows		rows;
+
+	if (!callbacks)
+	{
+		CacheRegisterRelcacheCallback(forget_subscribers_rel, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, forget_subscribers, (Datum) 0);
+		CacheRegisterSyscacheCallback(NAMESPACEOID, forget_subscribers, (Datum) 0);
+		callbacks = true;
+	}
+	subscriber_relid = ModuleRelation(&subscriber_table, "subscriber");
+
+	if (subscribers_cxt == NULL)
+		subscribers_cxt = AllocSetContextCreate(TopMemoryContext, "user_module subscribers",
+												ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(subscribers_cxt);
+	subscribers = NULL;
+	nsubscribers = 0;
+	/* an invalidation while reading makes the next call read again */
+	subscribers_valid = true;
+
+	rows = RunPlan(KeptPlan(&load_plan,
+							"SELECT handler, events FROM user_module.subscriber ORDER BY handler",
+							0, NULL),
+				   NULL, NULL, true, SPI_OK_SELECT);
+	if (rows.count == 0)
+		return;
+	subscribers = MemoryContextAllocZero(subscribers_cxt, sizeof(Subscriber) * rows.count);
+	for (uint64 i = 0; i < rows.count; i++)
+	{
+		Subscriber *s = &subscribers[nsubscribers++];
+		bool		isnull;
+		Datum		events;
+		char	   *handler = TextDatumGetCString(RowColumn(rows, i, 1, &isnull));
+
+		s->handler = MemoryContextStrdup(subscribers_cxt, handler);
+		s->proc = lookup_handler(handler, rowtype, &s->owner);
+		events = RowColumn(rows, i, 2, &isnull);
+		s->nevents = -1;
+		if (!isnull)
+		{
+			Datum	   *elems;
+			int			n;
+
+			deconstruct_array(DatumGetArrayTypeP(events), TEXTOID, -1, false, TYPALIGN_INT,
+							  &elems, NULL, &n);
+			s->events = MemoryContextAlloc(subscribers_cxt, sizeof(char *) * Max(n, 1));
+			for (int e = 0; e < n; e++)
+				s->events[e] = MemoryContextStrdup(subscribers_cxt, TextDatumGetCString(elems[e]));
+			s->nevents = n;
+		}
+	}
+}
+
+static bool
+subscribes_to(const Subscriber *s, const char *event)
+{
+	if (s->nevents < 0)
+		return true;
+	for (int e = 0; e < s->nevents; e++)
+		if (strcmp(s->events[e], event) == 0)
+			return true;
+	return false;
+}
+
+typedef struct HandlerCall
+{
+	Oid			proc;
+	Datum		event;
+} HandlerCall;
+
+static void
+call_handler(void *arg)
+{
+	HandlerCall *hc = (HandlerCall *) arg;
+	FmgrInfo	flinfo;
+	LOCAL_FCINFO(fcinfo, 1);
+
+	fmgr_info(hc->proc, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = hc->event;
+	fcinfo->args[0].isnull = false;
+	(void) FunctionCallInvoke(fcinfo);
+}
+
+/*
+ * Calls the subscribers of "event" with each of the event rows just written
+ * (RETURNING * of user_module.event), in row order, subscribers in the order
+ * of their signatures. Inside a ModuleCall.
+ */
+void
+RunSubscribers(const char *event, SpiRows rows)
+{
+	Subscriber *matching;
+	int			nmatching = 0;
+	TupleDesc	desc;
+	Datum	   *values;
+	bool	   *nulls;
+
+	if (!subscribers_valid)
+		load_subscribers();
+	if (nsubscribers == 0 || rows.count == 0)
+		return;
+
+	/* a copy: a subscriber may change the list (and so reload it) */
+	matching = palloc(sizeof(Subscriber) * nsubscribers);
+	for (int i = 0; i < nsubscribers; i++)
+		if (subscribes_to(&subscribers[i], event))
+			matching[nmatching++] = subscribers[i];
+	if (nmatching == 0)
+		return;
+	for (int i = 0; i < nmatching; i++)
+	{
+		matching[i].handler = pstrdup(matching[i].handler);
+		if (!OidIsValid(matching[i].proc))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("subscriber %s does not exist", matching[i].handler),
+					 errhint("Create the function again, or remove the subscriber with user_module.remove_subscriber().")));
+	}
+
+	/* each row as a user_module.event datum, built with the row type's own descriptor */
+	desc = lookup_rowtype_tupdesc_copy(event_rowtype(), -1);
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	for (uint64 r = 0; r < rows.count; r++)
+	{
+		HandlerCall hc;
+
+		heap_deform_tuple(rows.table->vals[r], rows.table->tupdesc, values, nulls);
+		hc.event = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+		for (int i = 0; i < nmatching; i++)
+		{
+			hc.proc = matching[i].proc;
+			RunContained(matching[i].owner, call_handler, &hc);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- SQL API */
+
+/*
+ * subscribers_changed(): statement trigger on user_module.subscriber, also
+ * for a restore's COPY; every session reads the list again.
+ */
+PG_FUNCTION_INFO_V1(um_subscribers_changed);
+Datum
+um_subscribers_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "subscribers_changed() must be called as a trigger");
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
+}
+
+/* 22023 unless every name is an event the module writes. */
+static void
+check_event_names(ArrayType *events)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(events, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n == 0 || ARR_NDIM(events) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("events must be NULL (every event) or a one-dimensional array of event names")));
+	for (int i = 0; i < n; i++)
+	{
+		bool		known = false;
+
+		for (int k = 0; !known && !nulls[i] && k < (int) lengthof(event_names); k++)
+			known = strcmp(TextDatumGetCString(elems[i]), event_names[k]) == 0;
+		if (!known)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown event name \"%s\"",
+							nulls[i] ? "NULL" : ClippedText(DatumGetTextPP(elems[i]))),
+					 errhint("Events are user.created, user.updated, user.deleted, user.restored, invite.created, invite.updated, invite.deleted, invite.restored, invite.resent and invite.accepted.")));
+	}
+}
+
+/*
+ * add_subscriber(handler regprocedure, events text[] DEFAULT NULL)
+ *		RETURNS user_module.subscriber
+ *
+ * Registers handler for the named events (NULL: every event), or changes the
+ * events of a handler already registered.
+ */
+PG_FUNCTION_INFO_V1(um_add_subscriber);
+Datum
+um_add_subscriber(PG_FUNCTION_ARGS)
+{
+	static const Oid types[] = {TEXTOID, TEXTARRAYOID};
+	Oid			proc;
+	HeapTuple	tuple;
+	Form_pg_proc form;
+	bool		shape_ok;
+	Oid			owner;
+	Datum		values[2];
+	char		nulls[2] = "  ";
+	ModuleCall	call;
+	Datum		result;
+
+	RequireArgument(fcinfo, 0, "handler");
+	proc = PG_GETARG_OID(0);
+	if (!PG_ARGISNULL(1))
+		check_event_names(PG_GETARG_ARRAYTYPE_P(1));
+
+	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(proc));
+	if (!HeapTupleIsValid(tuple))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("function with OID %u does not exist", proc)));
+	form = (Form_pg_proc) GETSTRUCT(tuple);
+	shape_ok = form->prokind == PROKIND_FUNCTION && !form->proretset &&
+		form->prorettype == VOIDOID && form->pronargs == 1 &&
+		form->proargtypes.values[0] == event_rowtype();
+	owner = form->proowner;
+	ReleaseSysCache(tuple);
+	if (!shape_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s cannot be a subscriber", format_procedure(proc)),
+				 errdetail("A subscriber is a function (event user_module.event) RETURNS void.")));
+
+	/*
+	 * The handler will run as its owner: only a role that already has that
+	 * owner's privileges may register it. Never the tables' owner.
+	 */
+	if (!has_privs_of_role(GetUserId(), owner) || owner == ModuleOwner())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to register %s as a subscriber", format_procedure(proc)),
+				 errdetail("A subscriber runs as the role that owns its function; only that role, or a member of it, may register it, and never for user_module_owner.")));
+
+	values[0] = CStringGetTextDatum(format_procedure_qualified(proc));
+	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
+	BeginModuleCall(&call);
+	result = RowAsComposite(fcinfo, &call,
+							RunPlan(KeptPlan(&add_plan,
+											 "INSERT INTO user_module.subscriber AS s (handler, events) "
+											 "VALUES ($1, $2) ON CONFLICT (handler) "
+											 "DO UPDATE SET events = EXCLUDED.events RETURNING *",
+											 2, types),
+									values, nulls, false, SPI_OK_INSERT_RETURNING),
+							0);
+	EndModuleCall(&call);
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * remove_subscriber(handler text) RETURNS boolean
+ *
+ * handler is the text list_subscribers shows, or any spelling of a function
+ * that still exists; returns whether a subscriber was removed.
+ */
+PG_FUNCTION_INFO_V1(um_remove_subscriber);
+Datum
+um_remove_subscriber(PG_FUNCTION_ARGS)
+{
+	static const Oid types[] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	Datum		resolved;
+	ModuleCall	call;
+	bool		removed;
+
+	RequireArgument(fcinfo, 0, "handler");
+	values[0] = PG_GETARG_DATUM(0);
+	/*
+	 * A signature (with its argument list) is resolved as the caller, under
+	 * the caller's search path; it may also name no function any more.
+	 */
+	values[1] = values[0];
+	if (strchr(TextDatumGetCString(values[0]), '(') != NULL)
+	{
+		LOCAL_FCINFO(lookup, 1);
+
+		InitFunctionCallInfoData(*lookup, NULL, 1, InvalidOid, NULL, NULL);
+		lookup->args[0].value = values[0];
+		lookup->args[0].isnull = false;
+		resolved = to_regprocedure(lookup);
+		if (!lookup->isnull)
+			values[1] = CStringGetTextDatum(format_procedure_qualified(DatumGetObjectId(resolved)));
+	}
+
+	BeginModuleCall(&call);
+	removed = RunPlan(KeptPlan(&remove_plan,
+							   "DELETE FROM user_module.subscriber "
+							   "WHERE handler OPERATOR(pg_catalog.=) $1 OR handler OPERATOR(pg_catalog.=) $2",
+							   2, types),
+					  values, NULL, false, SPI_OK_DELETE).count > 0;
+	EndModuleCall(&call);
+	PG_RETURN_BOOL(removed);
+}
+
+/* list_subscribers() RETURNS SETOF user_module.subscriber, by handler */
+PG_FUNCTION_INFO_V1(um_list_subscribers);
+Datum
+um_list_subscribers(PG_FUNCTION_ARGS)
+{
+	ModuleCall	call;
+
+	InitMaterializedSRF(fcinfo, 0);
+	BeginModuleCall(&call);
+	ReturnRows(fcinfo, RunPlan(KeptPlan(&list_plan,
+										"SELECT * FROM user_module.subscriber ORDER BY handler",
+										0, NULL),
+							   NULL, NULL, true, SPI_OK_SELECT));
+	EndModuleCall(&call);
+	return (Datum) 0;
+}
