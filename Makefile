@@ -12,11 +12,21 @@ REGRESS      = setup users users_errors metadata filters events privileges searc
 ISOLATION    = email_race restore_race claim_race notify \
                accept_race refresh_race invite_email_race
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
-               --load-extension=pg_trgm --load-extension=user_module
+               --use-existing --dbname=user_module_isolation
+# The specs share one database, where the extension is installed as a user
+# installs it (test/install.sql): pg_regress's --load-extension would put
+# pg_trgm into schema public, which the install script refuses.
+REGRESS_PREP = $(if $(ISOLATION),isolation_database)
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+.PHONY: isolation_database
+isolation_database:
+	$(bindir)/psql -X -q -d postgres -v ON_ERROR_STOP=1 \
+		-c 'DROP DATABASE IF EXISTS user_module_isolation' -c 'CREATE DATABASE user_module_isolation'
+	$(bindir)/psql -X -q -d user_module_isolation -v ON_ERROR_STOP=1 -f test/install.sql
 
 # PGXS tracks no header dependencies: every object depends on every header.
 $(OBJS): $(wildcard src/*.h)

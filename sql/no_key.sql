@@ -4,7 +4,9 @@
 -- fails with 55000; users, and invites read without tokens, still work.
 --
 SET client_min_messages = warning;
-CREATE EXTENSION user_module CASCADE;
+CREATE SCHEMA extensions;
+CREATE EXTENSION pg_trgm SCHEMA extensions;
+CREATE EXTENSION user_module;
 RESET client_min_messages;
 \set VERBOSITY default
 SHOW user_module.jwt_secret;

@@ -5,7 +5,9 @@
 -- that needs it fails with 55000 and a hint; users still work.
 --
 SET client_min_messages = warning;
-CREATE EXTENSION user_module CASCADE;
+CREATE SCHEMA extensions;
+CREATE EXTENSION pg_trgm SCHEMA extensions;
+CREATE EXTENSION user_module;
 RESET client_min_messages;
 \set VERBOSITY default
 SELECT id FROM user_module.create_user('still@works.test', id => 'u1');

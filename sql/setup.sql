@@ -13,7 +13,9 @@
 --     that may legitimately either succeed or fail.
 --
 SET client_min_messages = warning;
-CREATE EXTENSION user_module CASCADE;
+CREATE SCHEMA extensions;
+CREATE EXTENSION pg_trgm SCHEMA extensions;
+CREATE EXTENSION user_module;
 
 -- Roles are cluster-wide: a previous run against the same cluster may have
 -- left them behind (the database itself is recreated by pg_regress).
@@ -38,7 +40,8 @@ SELECT extname, extversion, n.nspname AS schema, extrelocatable
  WHERE extname IN ('user_module', 'pg_trgm')
  ORDER BY extname;
 SELECT rolname, rolcanlogin, rolsuper
-  FROM pg_roles WHERE rolname LIKE 'user\_module\_%' ORDER BY rolname;
+  FROM pg_roles WHERE rolname IN ('user_module_owner', 'user_module_admin', 'user_module_reader', 'user_module_invitee')
+ ORDER BY rolname;
 SELECT c.relname, c.relkind
   FROM pg_class c WHERE c.relnamespace = 'user_module'::regnamespace
    AND c.relkind IN ('r', 'S') ORDER BY c.relname;

@@ -102,7 +102,7 @@ sql postgres -c "CREATE DATABASE $SRC" || bail "cannot create $SRC"
 # its queue rows are ordinary data and must come back, the trigger itself
 # is what the dump may lose.
 sql $SRC <<'SQL' || bail "cannot fill $SRC"
-CREATE EXTENSION user_module CASCADE;
+CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions; CREATE EXTENSION user_module;
 CREATE TABLE public.welcome_queue (event_id bigint, user_id text);
 -- a subscriber as the README writes one: it runs as its owner
 CREATE FUNCTION public.queue_welcome() RETURNS trigger

@@ -17,7 +17,7 @@ cron.use_background_workers = on
 max_worker_processes = 16"
 	cron_psql >/dev/null <<-'SQL'
 		SET client_min_messages = warning;
-		CREATE EXTENSION user_module CASCADE;
+		CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions; CREATE EXTENSION user_module;
 		CREATE EXTENSION pg_cron;
 		CREATE ROLE cron_admin LOGIN IN ROLE user_module_admin;
 		GRANT USAGE ON SCHEMA cron TO cron_admin;

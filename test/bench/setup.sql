@@ -3,7 +3,9 @@
 -- sides of every comparison insert and read the same data.
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
-CREATE EXTENSION user_module CASCADE;
+CREATE SCHEMA extensions;
+CREATE EXTENSION pg_trgm SCHEMA extensions;
+CREATE EXTENSION user_module;
 
 ------------------------------------------------------------------------------
 -- The raw baseline: tables identical to user_module's (columns, defaults,

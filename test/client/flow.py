@@ -70,7 +70,7 @@ def setup():
         dba.execute(f"DROP ROLE IF EXISTS {ADMIN}, {INVITEE}")
         dba.execute(f"CREATE DATABASE {DB}")
     owner = psycopg.connect(dbname=DB, autocommit=True)
-    owner.execute("CREATE EXTENSION user_module CASCADE")
+    owner.execute("CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions; CREATE EXTENSION user_module")
     owner.execute(f"CREATE ROLE {ADMIN} LOGIN IN ROLE user_module_admin")
     owner.execute(f"CREATE ROLE {INVITEE} LOGIN IN ROLE user_module_invitee")
     return owner

@@ -38,7 +38,7 @@ before(async () => {
 
   su = new Client({ database });
   await su.connect();
-  await su.query('CREATE EXTENSION user_module CASCADE');
+  await su.query('CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions; CREATE EXTENSION user_module');
   await su.query(`CREATE ROLE ${ADMIN} LOGIN IN ROLE user_module_admin`);
   await su.query(`CREATE ROLE ${INVITEE} LOGIN IN ROLE user_module_invitee`);
 });

@@ -33,7 +33,7 @@ before(async () => {
   await admin.end();
   db = new Client({ database });
   await db.connect();
-  await db.query('CREATE EXTENSION user_module CASCADE');
+  await db.query('CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions; CREATE EXTENSION user_module');
 });
 
 after(async () => {

@@ -62,7 +62,7 @@ with psycopg.connect(dbname="postgres", autocommit=True) as dba:
     dba.execute(f"DROP DATABASE IF EXISTS {args.db} WITH (FORCE)")
     dba.execute(f"CREATE DATABASE {args.db}")
 conn = connect()
-conn.execute("CREATE EXTENSION user_module CASCADE")
+conn.execute("CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions; CREATE EXTENSION user_module")
 
 # ---------------------------------------------------------------------------
 # generators

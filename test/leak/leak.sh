@@ -87,7 +87,7 @@ psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 log() { printf '# %s %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
 psql_q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-psql_q -c 'CREATE EXTENSION user_module CASCADE' -f "$HERE/leak.sql" >/dev/null
+psql_q -c 'CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions; CREATE EXTENSION user_module' -f "$HERE/leak.sql" >/dev/null
 
 # Setup that is not measured, in a session of its own.
 setup() { psql_q -c "$1" >/dev/null || log "setup failed: $1"; }

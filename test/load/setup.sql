@@ -10,7 +10,9 @@
 --            3ni/5+1 .. ni     accept (a lost race or a second accept: 22U03)
 SET load.nu = :nu;
 SET load.ni = :ni;
-CREATE EXTENSION user_module CASCADE;
+CREATE SCHEMA extensions;
+CREATE EXTENSION pg_trgm SCHEMA extensions;
+CREATE EXTENSION user_module;
 CREATE SCHEMA load;
 
 CREATE TABLE load.u (k integer PRIMARY KEY, id text NOT NULL);

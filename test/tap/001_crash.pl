@@ -18,7 +18,7 @@ my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
 preload_user_module($node, $secret);
 $node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION user_module CASCADE; CREATE EXTENSION amcheck');
+$node->safe_psql('postgres', 'CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions; CREATE EXTENSION user_module; CREATE EXTENSION amcheck');
 
 if ($ENV{UM_PGROOT})
 {

@@ -14,7 +14,7 @@ my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
 preload_user_module($primary, $secret);
 $primary->start;
-$primary->safe_psql('postgres', 'CREATE EXTENSION user_module CASCADE');
+$primary->safe_psql('postgres', 'CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions; CREATE EXTENSION user_module');
 $primary->safe_psql('postgres', "SELECT user_module.create_user('before.backup\@example.com', 'Early')");
 
 # the standby's postgresql.conf comes from the backup: same library, same key
