@@ -8,11 +8,10 @@ PG_CPPFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter
 
 # pg_regress files live in sql/ and expected/; isolation specs in test/specs
 REGRESS      = setup users users_errors metadata filters events privileges search_path robustness \
-               invites tokens secret workflows app_triggers subscribers upgrade
+               invites tokens secret workflows app_triggers subscribers threats upgrade
 ISOLATION    = email_race restore_race claim_race notify \
                accept_race refresh_race invite_email_race
-ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso \
-               --use-existing --dbname=user_module_isolation
+ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso --use-existing
 # The specs share one database, where the extension is installed as a user
 # installs it (test/install.sql): pg_regress's --load-extension would put
 # pg_trgm into schema public, which the install script refuses.
@@ -25,8 +24,8 @@ include $(PGXS)
 .PHONY: isolation_database
 isolation_database:
 	$(bindir)/psql -X -q -d postgres -v ON_ERROR_STOP=1 \
-		-c 'DROP DATABASE IF EXISTS user_module_isolation' -c 'CREATE DATABASE user_module_isolation'
-	$(bindir)/psql -X -q -d user_module_isolation -v ON_ERROR_STOP=1 -f test/install.sql
+		-c 'DROP DATABASE IF EXISTS $(ISOLATION_TESTDB)' -c 'CREATE DATABASE $(ISOLATION_TESTDB)'
+	$(bindir)/psql -X -q -d $(ISOLATION_TESTDB) -v ON_ERROR_STOP=1 -f test/install.sql
 
 # PGXS tracks no header dependencies: every object depends on every header.
 $(OBJS): $(wildcard src/*.h)

@@ -158,4 +158,5 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("user_module");
+	InstallStoreHooks();
 }

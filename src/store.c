@@ -18,6 +18,8 @@
 #include "access/table.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/objectaddress.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_auth_members.h"
@@ -35,6 +37,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
@@ -293,6 +296,67 @@ RunContained(Oid role, void (*fn) (void *arg), void *arg)
 	fn(arg);
 	AtEOXact_GUC(false, guc_level);
 	SetUserIdAndSecContext(saved_user, saved_sec_context);
+}
+
+/*
+ * PostgreSQL refuses temporary tables in a security-restricted operation, and
+ * the creation of a session's temporary schema, but not a temporary function,
+ * type or operator once that schema exists. Code that is not ours runs
+ * restricted inside module calls (and PostgreSQL runs other users' code so in
+ * index builds and REFRESH MATERIALIZED VIEW): it must not leave anything in
+ * the session's pg_temp either. The new object's row is not yet visible to
+ * the catalog caches, hence the SnapshotSelf scan.
+ */
+static object_access_hook_type prev_object_access_hook = NULL;
+
+static Oid
+namespace_of_new_object(Oid classId, Oid objectId)
+{
+	Relation	rel = table_open(classId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			nsp = InvalidOid;
+
+	ScanKeyInit(&key, get_object_attnum_oid(classId), BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(objectId));
+	scan = systable_beginscan(rel, get_object_oid_index(classId), true, SnapshotSelf, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		datum = heap_getattr(tuple, get_object_attnum_namespace(classId),
+										 RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			nsp = DatumGetObjectId(datum);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return nsp;
+}
+
+static void
+refuse_restricted_temp_objects(ObjectAccessType access, Oid classId, Oid objectId,
+							   int subId, void *arg)
+{
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access == OAT_POST_CREATE && subId == 0 && InSecurityRestrictedOperation() &&
+		is_objectclass_supported(classId) &&
+		get_object_attnum_namespace(classId) != InvalidAttrNumber &&
+		isAnyTempNamespace(namespace_of_new_object(classId, objectId)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot create temporary objects within security-restricted operation")));
+}
+
+/* From _PG_init. */
+void
+InstallStoreHooks(void)
+{
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = refuse_restricted_temp_objects;
 }
 
 /* The role the module's tables belong to. */

@@ -175,6 +175,7 @@ extern Oid	ModuleOwner(void);
 extern void BeginModuleCall(ModuleCall *call);
 extern void EndModuleCall(ModuleCall *call);
 extern void RunContained(Oid role, void (*fn) (void *arg), void *arg);
+extern void InstallStoreHooks(void);
 extern SPIPlanPtr KeptPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
 extern SPIPlanPtr KeptBatchPlan(SPIPlanPtr *slot, const char *sql, int nargs, const Oid *argtypes);
 extern SPIPlanPtr PlanForQuery(const char *sql, const QueryParams *params);
