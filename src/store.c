@@ -198,6 +198,7 @@ BeginModuleCall(ModuleCall *call)
 {
 	Oid			owner = extension_owner();
 
+	RequirePreloaded();
 	call->caller_cxt = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
