@@ -1,7 +1,8 @@
 --
--- no_key: a cluster with user_module preloaded but user_module.jwt_secret
--- unset (test/run starts it). Every function that signs or verifies a token
--- fails with 55000; users, and invites read without tokens, still work.
+-- no_key: a cluster with user_module preloaded but no key, neither a key
+-- file nor an inline key (test/run starts it). Every function that signs or
+-- verifies a token fails with 55000; users, and invites read without tokens,
+-- still work.
 --
 SET client_min_messages = warning;
 CREATE SCHEMA extensions;

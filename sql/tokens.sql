@@ -10,8 +10,7 @@ RESET client_min_messages;
 -- never printed; SHOW only gives the mask).
 SHOW user_module.jwt_secret;
 CREATE TEMP TABLE signing AS
-SELECT coalesce(substring(pg_read_file('postgresql.auto.conf') FROM $r$user_module\.jwt_secret = '([^']+)'$r$),
-                substring(pg_read_file('postgresql.conf') FROM $r$\nuser_module\.jwt_secret = '([^']+)'$r$)) AS key;
+SELECT substring(pg_read_file('postgresql.conf') FROM $r$\nuser_module\.jwt_secret = '([^']+)'$r$) AS key;
 SELECT length(key) >= 32 AS key_found FROM signing;
 
 CREATE FUNCTION pg_temp.b64url(data bytea) RETURNS text
@@ -73,6 +72,9 @@ SELECT v.label, v.token
          ('alg RS256', pg_temp.forge('{"alg":"RS256","typ":"JWT"}', g.c::text, k.key)),
          ('crit', pg_temp.forge('{"alg":"HS256","crit":["exp"]}', g.c::text, k.key)),
          ('duplicate header keys', pg_temp.forge('{"alg":"HS256","alg":"HS256"}', g.c::text, k.key)),
+         ('typ JOSE', pg_temp.forge('{"alg":"HS256","typ":"JOSE"}', g.c::text, k.key)),
+         ('typ jwt (case)', pg_temp.forge('{"alg":"HS256","typ":"jwt"}', g.c::text, k.key)),
+         ('typ not a string', pg_temp.forge('{"alg":"HS256","typ":["JWT"]}', g.c::text, k.key)),
          ('payload not an object', pg_temp.forge('{"alg":"HS256"}', '[1]', k.key)),
          ('missing exp', pg_temp.forge('{"alg":"HS256"}', (g.c - 'exp')::text, k.key)),
          ('string exp', pg_temp.forge('{"alg":"HS256"}', jsonb_set(g.c, '{exp}', to_jsonb((g.c->>'exp')::text))::text, k.key)),

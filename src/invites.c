@@ -627,18 +627,29 @@ invalid_token(void)
 			 errmsg("invalid invite token")));
 }
 
-/* Checks signature and claims of a presented token; 22U01 if anything is off. */
+/*
+ * Checks signature and claims of a presented token; 22U01 if anything is off.
+ * The signature may be under the current key or, during a rotation, the
+ * previous one; tokens are only ever signed with the current key.
+ */
 static void
 verify_token(text *token, TokenClaims *claims)
 {
-	size_t		keylen;
-	const uint8 *key = SigningKey(&keylen);
+	const uint8 *key_bytes[2];
+	size_t		key_lens[2];
+	int			nkeys = VerificationKeys(key_bytes, key_lens);
+	TokenKey	keys[2];
 	TokenStatus status;
 
+	for (int i = 0; i < nkeys; i++)
+	{
+		keys[i].bytes = key_bytes[i];
+		keys[i].len = key_lens[i];
+	}
 	if (token == NULL)
 		invalid_token();
-	status = TokenVerify(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), PG_UTF8,
-						 key, keylen, claims);
+	status = TokenVerifyAnyKey(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), PG_UTF8,
+							   keys, nkeys, claims);
 	if (status == TOKEN_CRYPTO_FAILED)
 		elog(ERROR, "could not compute HMAC-SHA256");
 	if (status != TOKEN_VALID)

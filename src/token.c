@@ -262,6 +262,8 @@ typedef struct ObjectScan
 	/* what the header or payload rules look at */
 	char	   *alg;
 	bool		has_crit;
+	bool		has_typ;
+	char	   *typ;			/* "typ" if a string */
 	char	   *id;
 	char	   *jti;
 	char	   *iat;
@@ -319,6 +321,8 @@ scan_field_start(void *state, char *fname, bool isnull)
 	s->field = fname;
 	if (strcmp(fname, "crit") == 0)
 		s->has_crit = true;
+	if (strcmp(fname, "typ") == 0)
+		s->has_typ = true;
 }
 
 static void
@@ -332,6 +336,8 @@ scan_scalar(void *state, char *token, JsonTokenType type)
 		return;
 	if (strcmp(s->field, "alg") == 0 && is_string)
 		s->alg = token;
+	else if (strcmp(s->field, "typ") == 0 && is_string)
+		s->typ = token;
 	else if (strcmp(s->field, "id") == 0 && is_string)
 		s->id = token;
 	else if (strcmp(s->field, "jti") == 0 && is_string)
@@ -405,7 +411,11 @@ split_token(const char *token, int len, const char **dot1, const char **dot2)
 	return *dot1 > token && *dot2 > *dot1 + 1 && *dot2 < token + len - 1;
 }
 
-/* A header that is a JSON object with "alg" exactly "HS256" and no "crit". */
+/*
+ * A header that is a JSON object with "alg" exactly "HS256", no "crit", and
+ * "typ", if present, exactly the string "JWT" (RFC 8725, 3.11: a token of
+ * another type is not ours, whatever its signature).
+ */
 static bool
 header_acceptable(const char *b64, int len, int encoding)
 {
@@ -418,7 +428,8 @@ header_acceptable(const char *b64, int len, int encoding)
 	header = palloc(len);
 	len = Base64UrlDecode(b64, len, (uint8 *) header);
 	return len >= 0 && scan_json_object(header, len, encoding, &scan) &&
-		scan.alg != NULL && strcmp(scan.alg, "HS256") == 0 && !scan.has_crit;
+		scan.alg != NULL && strcmp(scan.alg, "HS256") == 0 && !scan.has_crit &&
+		(!scan.has_typ || (scan.typ != NULL && strcmp(scan.typ, "JWT") == 0));
 }
 
 /*
@@ -448,12 +459,13 @@ read_claims(char *payload, int len, int encoding, TokenClaims *claims)
 /*
  * Checks a token and, with claims given, reads them. In order: a length cap
  * before any work; three canonical base64url segments; an acceptable header;
- * the HMAC over the received bytes, compared in constant time; and only then
- * the claims. Expiry and the invite itself are the caller's business. The
- * claims' strings are in the given encoding.
+ * the HMAC over the received bytes under each key, compared in constant time
+ * (every key is tried, whichever matches); and only then the claims. Expiry
+ * and the invite itself are the caller's business. The claims' strings are
+ * in the given encoding.
  */
 static TokenStatus
-verify(const char *token, int len, int encoding, const uint8 *key, size_t keylen,
+verify(const char *token, int len, int encoding, const TokenKey *keys, int nkeys,
 	   TokenClaims *claims)
 {
 	const char *dot1;
@@ -462,7 +474,7 @@ verify(const char *token, int len, int encoding, const uint8 *key, size_t keylen
 	char	   *payload;
 	uint8		sig[TOKEN_MAX_LEN];
 	uint8		mac[PG_SHA256_DIGEST_LENGTH];
-	bool		genuine;
+	bool		genuine = false;
 
 	if (!split_token(token, len, &dot1, &dot2))
 		return TOKEN_INVALID;
@@ -476,10 +488,13 @@ verify(const char *token, int len, int encoding, const uint8 *key, size_t keylen
 	if (Base64UrlDecode(dot2 + 1, len - (dot2 + 1 - token), sig) != PG_SHA256_DIGEST_LENGTH)
 		return TOKEN_INVALID;
 
-	if (!HmacSha256(key, keylen, (const uint8 *) token, dot2 - token, mac))
-		return TOKEN_CRYPTO_FAILED;
-	genuine = (timingsafe_bcmp(mac, sig, PG_SHA256_DIGEST_LENGTH) == 0);
-	explicit_bzero(mac, sizeof(mac));
+	for (int i = 0; i < nkeys; i++)
+	{
+		if (!HmacSha256(keys[i].bytes, keys[i].len, (const uint8 *) token, dot2 - token, mac))
+			return TOKEN_CRYPTO_FAILED;
+		genuine |= (timingsafe_bcmp(mac, sig, PG_SHA256_DIGEST_LENGTH) == 0);
+		explicit_bzero(mac, sizeof(mac));
+	}
 	if (!genuine)
 		return TOKEN_INVALID;
 
@@ -492,7 +507,9 @@ verify(const char *token, int len, int encoding, const uint8 *key, size_t keylen
 TokenStatus
 TokenVerifySignature(const char *token, int len, int encoding, const uint8 *key, size_t keylen)
 {
-	return verify(token, len, encoding, key, keylen, NULL);
+	TokenKey	one = {key, keylen};
+
+	return verify(token, len, encoding, &one, 1, NULL);
 }
 
 /* Signature, then claims: what validate_invite_token and accept_invite ask. */
@@ -500,5 +517,18 @@ TokenStatus
 TokenVerify(const char *token, int len, int encoding, const uint8 *key, size_t keylen,
 			TokenClaims *claims)
 {
-	return verify(token, len, encoding, key, keylen, claims);
+	TokenKey	one = {key, keylen};
+
+	return verify(token, len, encoding, &one, 1, claims);
+}
+
+/*
+ * The same, accepting a signature under any of nkeys keys: the current key
+ * and, during a rotation, the previous one.
+ */
+TokenStatus
+TokenVerifyAnyKey(const char *token, int len, int encoding, const TokenKey *keys, int nkeys,
+				  TokenClaims *claims)
+{
+	return verify(token, len, encoding, keys, nkeys, claims);
 }

@@ -19,6 +19,13 @@ typedef struct TokenClaims
 	int64		nbf;			/* not before, if present */
 } TokenClaims;
 
+/* An HMAC key: bytes and length. */
+typedef struct TokenKey
+{
+	const uint8 *bytes;
+	size_t		len;
+} TokenKey;
+
 typedef enum TokenStatus
 {
 	TOKEN_VALID,
@@ -34,5 +41,7 @@ extern TokenStatus TokenVerifySignature(const char *token, int len, int encoding
 										const uint8 *key, size_t keylen);
 extern TokenStatus TokenVerify(const char *token, int len, int encoding,
 							   const uint8 *key, size_t keylen, TokenClaims *claims);
+extern TokenStatus TokenVerifyAnyKey(const char *token, int len, int encoding,
+									 const TokenKey *keys, int nkeys, TokenClaims *claims);
 
 #endif							/* TOKEN_H */

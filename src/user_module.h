@@ -20,8 +20,9 @@
 #include "utils/jsonb.h"
 
 /* ---- module.c: settings ---- */
-extern const uint8 *SigningKey(size_t *len);
 extern void RequirePreloaded(void);
+extern const uint8 *SigningKey(size_t *len);
+extern int	VerificationKeys(const uint8 **keys, size_t *lens);
 extern int	um_invite_valid_duration;
 extern bool um_notify;
 

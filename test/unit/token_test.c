@@ -2,7 +2,8 @@
  * token_test.c
  *		Unit tests of src/token.c outside the server: RFC 4231 HMAC-SHA256
  *		vectors, the RFC 7515/7520, pgjwt and jwt.io HS256 tokens, our own
- *		sign/verify round trip, and the list of tokens the verifier must refuse.
+ *		sign/verify round trip, the list of tokens the verifier must refuse,
+ *		and verifying under the current or the previous key.
  *
  * Prints TAP ("ok N - name" / "not ok N - name"); exit status 1 on failure.
  */
@@ -242,6 +243,27 @@ own_tokens(void)
 	check("header not an object", verify(forge("[\"HS256\"]", payload, key), key) == TOKEN_INVALID);
 	check("header not JSON", verify(forge("{alg:HS256}", payload, key), key) == TOKEN_INVALID);
 	check("header alg only, verifies", verify(forge("{\"alg\":\"HS256\"}", payload, key), key) == TOKEN_VALID);
+	/* typ, if present, must be exactly the string "JWT" (RFC 8725, 3.11) */
+	check("typ JWT, typ first, verifies",
+		  verify(forge("{\"typ\":\"JWT\",\"alg\":\"HS256\"}", payload, key), key) == TOKEN_VALID);
+	check("typ JWT spelt with an escape, verifies",
+		  verify(forge("{\"alg\":\"HS256\",\"typ\":\"\\u004aWT\"}", payload, key), key) == TOKEN_VALID);
+	check("typ jwt (case)", verify(forge("{\"alg\":\"HS256\",\"typ\":\"jwt\"}", payload, key), key) == TOKEN_INVALID);
+	check("typ at+jwt", verify(forge("{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", payload, key), key) == TOKEN_INVALID);
+	check("typ JOSE", verify(forge("{\"alg\":\"HS256\",\"typ\":\"JOSE\"}", payload, key), key) == TOKEN_INVALID);
+	check("typ empty string", verify(forge("{\"alg\":\"HS256\",\"typ\":\"\"}", payload, key), key) == TOKEN_INVALID);
+	check("typ \"JWT \" (trailing space)",
+		  verify(forge("{\"alg\":\"HS256\",\"typ\":\"JWT \"}", payload, key), key) == TOKEN_INVALID);
+	check("typ a number", verify(forge("{\"alg\":\"HS256\",\"typ\":1}", payload, key), key) == TOKEN_INVALID);
+	check("typ null", verify(forge("{\"alg\":\"HS256\",\"typ\":null}", payload, key), key) == TOKEN_INVALID);
+	check("typ true", verify(forge("{\"alg\":\"HS256\",\"typ\":true}", payload, key), key) == TOKEN_INVALID);
+	check("typ an array [\"JWT\"]",
+		  verify(forge("{\"alg\":\"HS256\",\"typ\":[\"JWT\"]}", payload, key), key) == TOKEN_INVALID);
+	check("typ an object", verify(forge("{\"alg\":\"HS256\",\"typ\":{\"typ\":\"JWT\"}}", payload, key), key) == TOKEN_INVALID);
+	check("duplicate typ",
+		  verify(forge("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"typ\":\"JWT\"}", payload, key), key) == TOKEN_INVALID);
+	check("nested typ ignored, verifies",
+		  verify(forge("{\"alg\":\"HS256\",\"x\":{\"typ\":\"other\"}}", payload, key), key) == TOKEN_VALID);
 
 	check("payload not an object", verify(forge(header, "[1,2]", key), key) == TOKEN_INVALID);
 	check("payload a string", verify(forge(header, "\"x\"", key), key) == TOKEN_INVALID);
@@ -266,12 +288,48 @@ own_tokens(void)
 					  PG_UTF8, (const uint8 *) key, strlen(key), &out) == TOKEN_VALID && out.has_nbf && out.nbf == 1);
 }
 
+/* TokenVerifyAnyKey: the current key and, during a rotation, the previous one */
+static void
+key_rotation(void)
+{
+	const char *a = "the-previous-key-long-enough-0123456789";
+	const char *b = "the-current-key-long-enough-01234567890";
+	const char *c = "some-other-key-long-enough-012345678901";
+	TokenClaims in = {"invite_1", "a@b.c", "7d9f", 1700000000, 1700086400, false, 0};
+	TokenClaims out;
+	char	   *signed_a = TokenSign(&in, (const uint8 *) a, strlen(a));
+	TokenKey	b_then_a[2] = {{(const uint8 *) b, strlen(b)}, {(const uint8 *) a, strlen(a)}};
+	TokenKey	a_then_b[2] = {{(const uint8 *) a, strlen(a)}, {(const uint8 *) b, strlen(b)}};
+	TokenKey	b_then_c[2] = {{(const uint8 *) b, strlen(b)}, {(const uint8 *) c, strlen(c)}};
+	int			len = strlen(signed_a);
+	char	   *wrong_typ = forge("{\"alg\":\"HS256\",\"typ\":\"JWS\"}",
+								  "{\"id\":\"a\",\"iat\":1,\"exp\":2,\"jti\":\"j\"}", a);
+
+	check("any key: signed with the previous key, keys {current, previous}: verifies",
+		  TokenVerifyAnyKey(signed_a, len, PG_UTF8, b_then_a, 2, &out) == TOKEN_VALID &&
+		  strcmp(out.id, "invite_1") == 0 && strcmp(out.jti, "7d9f") == 0);
+	check("any key: signed with the first key of two: verifies",
+		  TokenVerifyAnyKey(signed_a, len, PG_UTF8, a_then_b, 2, &out) == TOKEN_VALID);
+	check("any key: the previous key removed: refused",
+		  TokenVerifyAnyKey(signed_a, len, PG_UTF8, b_then_a, 1, &out) == TOKEN_INVALID);
+	check("any key: neither key: refused",
+		  TokenVerifyAnyKey(signed_a, len, PG_UTF8, b_then_c, 2, &out) == TOKEN_INVALID);
+	check("any key: no keys: refused",
+		  TokenVerifyAnyKey(signed_a, len, PG_UTF8, b_then_a, 0, &out) == TOKEN_INVALID);
+	check("any key: one key is TokenVerify",
+		  TokenVerifyAnyKey(signed_a, len, PG_UTF8, a_then_b, 1, &out) ==
+		  TokenVerify(signed_a, len, PG_UTF8, (const uint8 *) a, strlen(a), &out));
+	check("any key: the header rules still apply (typ JWS, under the previous key)",
+		  TokenVerifyAnyKey(wrong_typ, strlen(wrong_typ), PG_UTF8, b_then_a, 2, &out) == TOKEN_INVALID);
+}
+
 int
 main(void)
 {
 	rfc4231();
 	published_tokens();
 	own_tokens();
+	key_rotation();
 	printf("1..%d\n", tests);
 	return failures == 0 ? 0 : 1;
 }
