@@ -69,7 +69,7 @@ t0=$SECONDS
 um_log "building user_module against $VG_PGPREFIX (in $VG_SRC)"
 mkdir -p "$VG_SRC/test"
 (cd "$UM_ROOT" && cp -a Makefile ./*.control ./*.sql src sql expected "$VG_SRC/")
-cp -a "$UM_ROOT/test/specs" "$UM_ROOT/test/expected" "$VG_SRC/test/"
+cp -a "$UM_ROOT/test/specs" "$UM_ROOT/test/expected" "$UM_ROOT/test/install.sql" "$VG_SRC/test/"
 # objects the checkout's own build left are compiled against other headers
 make -C "$VG_SRC" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
 make -C "$VG_SRC" -s PG_CONFIG="$PG_CONFIG" >/dev/null
