@@ -15,9 +15,11 @@
 #   server's key (same server, same key);
 # - the dump holds no usable token: reading a dump does not let anyone
 #   accept an invite;
-# - a trigger a DBA added on user_module.event is NOT part of the dump
-#   (pg_dump leaves out triggers on tables that belong to an extension), so
-#   subscribers must be re-created after a restore;
+# - a subscriber registered with add_subscriber survives: its row in
+#   user_module.subscriber is dumped (the handler kept as the text of its
+#   signature) and its function is an ordinary object, so after a restore
+#   list_subscribers shows it and it fires again, on this server and on the
+#   other one;
 # - on a server with another key every restored token is invalid, and
 #   refresh_invite_tokens issues new ones.
 set -uo pipefail
@@ -99,21 +101,21 @@ done
 sql postgres -c "CREATE DATABASE $SRC" || bail "cannot create $SRC"
 
 # The subscriber comes first so that it has fired on the source's events:
-# its queue rows are ordinary data and must come back, the trigger itself
-# is what the dump may lose.
+# its queue rows are ordinary data and must come back, and so must the
+# subscriber itself (a row of user_module.subscriber).
+sql $SRC -f "$(dirname "$0")/install.sql" || bail "cannot install user_module into $SRC"
 sql $SRC <<'SQL' || bail "cannot fill $SRC"
-CREATE SCHEMA IF NOT EXISTS extensions; CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA extensions; CREATE EXTENSION user_module;
 CREATE TABLE public.welcome_queue (event_id bigint, user_id text);
--- a subscriber as the README writes one: it runs as its owner
-CREATE FUNCTION public.queue_welcome() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- a subscriber as the README writes one: it runs as the function's owner
+-- (here the superuser running this script, a role the other server has
+-- too), with search_path pg_catalog, pg_temp, so names are qualified
+CREATE FUNCTION public.queue_welcome(event user_module.event) RETURNS void
+LANGUAGE plpgsql AS $$
 BEGIN
-	INSERT INTO public.welcome_queue VALUES (NEW.id, NEW.entity_id);
-	RETURN NULL;
+	INSERT INTO public.welcome_queue VALUES (event.id, event.entity_id);
 END
 $$;
-CREATE TRIGGER queue_welcome AFTER INSERT ON user_module.event
-	FOR EACH ROW WHEN (NEW.name = 'user.created') EXECUTE FUNCTION public.queue_welcome();
+SELECT FROM user_module.add_subscriber('public.queue_welcome(user_module.event)', ARRAY['user.created']);
 
 -- Values COPY has to escape (a tab, a backslash, a quote) and non-ASCII text,
 -- so "identical" means something.
@@ -176,6 +178,8 @@ SELECT 'list_invites ' || count(*) || ' ' || md5(string_agg(t::text, '|' ORDER B
 	FROM user_module.list_invites(with_deleted => true) t;
 SELECT 'events ' || count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY id)) FROM user_module.event t;
 SELECT 'welcome_queue ' || count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY event_id)) FROM public.welcome_queue t;
+SELECT 'subscribers ' || count(*) || ' ' || string_agg(t.handler || ' ' || coalesce(t.events::text, '-') || ' ' || t.created_at, '|' ORDER BY t.handler)
+	FROM user_module.list_subscribers() t;
 SELECT 'sequence ' || last_value || ' ' || is_called FROM user_module.event_id_seq;
 SELECT 'indexes ' || count(*) || ' ' || md5(string_agg(indexdef, '|' ORDER BY indexname))
 	FROM pg_indexes WHERE schemaname = 'user_module';
@@ -204,9 +208,6 @@ list_tokens() { sql "$1" -c "SELECT id || ' ' || token FROM user_module.list_inv
 list_tokens $SRC > "$WORK/src.tokens" || bail "cannot list the tokens"
 src_max_event=$(sql $SRC -c "SELECT max(id) FROM user_module.event")
 read -r src_last_value src_is_called < <(part sequence "$WORK/src.snapshot")
-# The subscriber as the DBA wrote it, names qualified so it can be re-created anywhere.
-trigger_def=$(sql $SRC -c "SET search_path = pg_catalog" \
-	-c "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'user_module.event'::regclass AND NOT tgisinternal")
 
 # The fixture is what the checks below assume: say so before relying on it.
 is "$(part users "$WORK/src.snapshot" | cut -d' ' -f1) $(sql $SRC -c "SELECT count(*) FROM user_module.\"user\" WHERE deleted_at IS NOT NULL")" \
@@ -220,13 +221,16 @@ is "$([ "$src_is_called" = true ] && [ "$src_last_value" -gt "$src_max_event" ] 
 	"source: outbox rows left and the event sequence ahead of max(id) ($src_max_event < $src_last_value)"
 is "$(sql $SRC -c "SELECT min(id) > 1 FROM user_module.event")" "t" \
 	"source: the oldest events were claimed, the rest are still in the outbox"
-is "$(sql $SRC -c "SELECT count(*) > 0 FROM public.welcome_queue")" "t" \
-	"source: the DBA's trigger on user_module.event fired"
+is "$(sql $SRC -c "SELECT handler || ' ' || events::text FROM user_module.list_subscribers()")" \
+	"public.queue_welcome(user_module.event) {user.created}" \
+	"source: list_subscribers shows the one subscriber, for user.created"
+is "$(sql $SRC -c "SELECT count(*) FROM public.welcome_queue q JOIN user_module.\"user\" u ON u.id = q.user_id")" "6" \
+	"source: the subscriber fired for each of the 6 users created"
 
 ##############################################################################
 # 3. Dump, then restore each format into a fresh database on this server.
-#    The DBA's trigger is followed throughout: in the dump, after the restore,
-#    and re-created from its definition.
+#    The subscriber is followed throughout: in the dump, and after the
+#    restore in list_subscribers and firing.
 ##############################################################################
 
 pg_dump -Fc -f "$WORK/src.dump" $SRC || bail "pg_dump -Fc failed"
@@ -253,13 +257,12 @@ else
 	n=$((n + 1))
 	echo "ok $n - the signing key appears in neither dump # SKIP UM_JWT_SECRET is not set"
 fi
-# The finding: pg_dump leaves out triggers on a table that belongs to an
-# extension (it dumps only their rows), so the subscriber is not in the dump.
-# Its function and its queue table are ordinary objects and are dumped.
-is "$(grep -c 'CREATE TRIGGER' "$WORK/src.sql")" "0" \
-	"pg_dump does not dump the DBA's trigger on user_module.event (an extension table)"
-is "$(grep -c 'CREATE FUNCTION public.queue_welcome' "$WORK/src.sql")" "1" \
-	"pg_dump dumps the trigger's function (an ordinary object)"
+# The subscriber is data: the row of user_module.subscriber (an extension
+# configuration table) is dumped, and its function is an ordinary object.
+is "$(grep -c '^public\.queue_welcome(user_module\.event)	{user\.created}	' "$WORK/src.sql") $(grep -c '^COPY user_module\.subscriber ' "$WORK/src.sql")" "1 1" \
+	"pg_dump dumps the subscriber's row of user_module.subscriber"
+is "$(grep -c 'CREATE FUNCTION public.queue_welcome(event user_module.event)' "$WORK/src.sql")" "1" \
+	"pg_dump dumps the subscriber's function (an ordinary object)"
 
 restore() {
 	local fmt=$1 db=$2
@@ -282,7 +285,7 @@ check_restored() {
 
 	snapshot "$db" > "$WORK/$db.snapshot"
 	local what
-	for what in users list_users invites list_invites events welcome_queue; do
+	for what in users list_users invites list_invites events welcome_queue subscribers; do
 		is "$(part $what "$WORK/$db.snapshot")" "$(part $what "$WORK/src.snapshot")" \
 			"$fmt: $what identical row for row"
 	done
@@ -315,6 +318,7 @@ SQL
 SELECT has_schema_privilege(r, 'user_module', 'USAGE') FROM unnest(ARRAY['user_module_admin', 'user_module_reader', 'user_module_invitee']) r;
 SELECT has_function_privilege('user_module_admin', 'user_module.refresh_invite_tokens(text[])', 'EXECUTE');
 SELECT has_function_privilege('user_module_admin', 'user_module.claim_events(integer)', 'EXECUTE');
+SELECT has_function_privilege('user_module_admin', 'user_module.add_subscriber(regprocedure, text[])', 'EXECUTE');
 SELECT has_function_privilege('user_module_reader', 'user_module.list_invites(jsonb, integer, integer, text, boolean)', 'EXECUTE');
 SELECT has_function_privilege('user_module_reader', 'user_module.create_user(text, text, text, text, jsonb, text)', 'EXECUTE');
 SELECT has_function_privilege('user_module_invitee', 'user_module.accept_invite(text, text, text, text, jsonb)', 'EXECUTE');
@@ -322,26 +326,31 @@ SELECT has_function_privilege('user_module_invitee', 'user_module.list_users(jso
 SELECT has_function_privilege('public', 'user_module.validate_invite_token(text)', 'EXECUTE');
 SELECT has_table_privilege(r, 'user_module.invite', 'SELECT') FROM unnest(ARRAY['user_module_admin', 'user_module_reader', 'user_module_invitee', 'public']) r;
 SQL
-)" "t t t t t t f t f f f f f f" \
+)" "t t t t t t t f t f f f f f f" \
 		"$fmt: the roles' grants came back (admin, reader, invitee may do what they may, PUBLIC nothing, no table access)"
 	is "$(sql "$db" -c "SET ROLE user_module_reader" \
 		-c "SELECT count(*) || ' ' || count(token) FROM user_module.list_invites(with_deleted => true)")" "4 0" \
 		"$fmt: a reader still lists the invites without their tokens"
 
-	# The finding: the subscriber did not come back, its function and queue did.
-	is "$(sql "$db" -c "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'user_module.event'::regclass AND NOT tgisinternal" \
-		-c "SELECT to_regprocedure('public.queue_welcome()') IS NOT NULL" | paste -sd' ')" "0 t" "$fmt: the DBA's trigger on user_module.event is gone after the restore (its function is there)"
+	# The subscriber came back (compared above), and its handler names the
+	# restored function.
+	is "$(sql "$db" -c "SELECT to_regprocedure(handler) = 'public.queue_welcome(user_module.event)'::regprocedure FROM user_module.list_subscribers()")" "t" \
+		"$fmt: the restored subscriber's handler names the restored function"
 
 	# New events continue the sequence: the first one takes exactly the id after
 	# the source's last (the rolled-back one included), above every restored id.
-	local before new_id
-	before=$(part welcome_queue "$WORK/$db.snapshot")
+	local new_id
 	new_id=$(sql "$db" -c "SELECT FROM user_module.create_user('new.after.restore@example.com', id => 'dump_user_new')" \
 		-c "SELECT id FROM user_module.event WHERE entity_id = 'dump_user_new'")
 	is "$new_id" "$((src_last_value + 1))" \
 		"$fmt: a user created after the restore gets event id $((src_last_value + 1)) (> $src_max_event, the highest restored id)"
-	is "$(sql "$db" -c "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY event_id)) FROM public.welcome_queue t")" "$before" \
-		"$fmt: no subscriber fired for it (the trigger is not there)"
+	is "$(sql "$db" -c "SELECT string_agg(event_id || ' ' || user_id, ',') FROM public.welcome_queue WHERE user_id = 'dump_user_new'")" \
+		"$((src_last_value + 1)) dump_user_new" \
+		"$fmt: the restored subscriber fired for it, with its event"
+	# ...for the events it subscribes to only
+	is "$(sql "$db" -c "SELECT FROM user_module.update_user('dump_user_new', '{\"first_name\": \"New\"}')" \
+		-c "SELECT count(*) FROM public.welcome_queue WHERE user_id = 'dump_user_new'")" "1" \
+		"$fmt: the restored subscriber keeps its event list (user.updated does not fire it)"
 
 	# The unique indexes came back: a taken email is still taken, in any case.
 	is "$(sqlstate "$db" "SELECT user_module.create_user('ADA@example.com')")" "23505" \
@@ -349,18 +358,19 @@ SQL
 	is "$(sqlstate "$db" "SELECT user_module.create_invite('Live@Example.com')")" "23505" \
 		"$fmt: create_invite for an email with a live invite gives 23505"
 
-	# The remedy documented for subscribers: re-create them from their definition.
-	sql "$db" -c "$trigger_def"
-	is "$(sql "$db" -c "SELECT (user_module.create_user('after.trigger@example.com', id => 'dump_user_trig')).id" \
-		-c "SELECT count(*) FROM public.welcome_queue WHERE user_id = 'dump_user_trig'" | paste -sd' ')" "dump_user_trig 1" \
-		"$fmt: the trigger re-created from its definition fires again"
-
-	# A restored invite is usable end to end.
+	# A restored invite is usable end to end, the subscriber hearing of the new user.
 	is "$(sql "$db" -v tok="$tok_live" <<'SQL' | paste -sd' '
 SELECT email FROM user_module.accept_invite(:'tok', 'Live', 'Person');
 SELECT accepted FROM user_module.retrieve_invite('dump_invite_live', with_deleted => true);
+SELECT count(*) FROM public.welcome_queue q JOIN user_module."user" u ON u.id = q.user_id
+ WHERE u.email = 'live@example.com';
 SQL
-)" "live@example.com t" "$fmt: accept_invite with a restored token creates the user and accepts the invite"
+)" "live@example.com t 1" "$fmt: accept_invite with a restored token creates the user and accepts the invite (the subscriber fires)"
+
+	# The subscriber can be removed as usual after a restore.
+	is "$(sql "$db" -c "SELECT user_module.remove_subscriber('public.queue_welcome(user_module.event)')" \
+		-c "SELECT count(*) FROM user_module.list_subscribers()" | paste -sd' ')" "t 0" \
+		"$fmt: remove_subscriber removes the restored subscriber"
 }
 
 check_restored custom $DST_C
@@ -372,7 +382,7 @@ check_restored plain $DST_P
 #    and passes its port in UM_OTHER_PORT; without it these checks are skipped.
 ##############################################################################
 
-other_key_checks=8
+other_key_checks=10
 if [ -z "${UM_OTHER_PORT:-}" ]; then
 	for _ in $(seq $other_key_checks); do
 		n=$((n + 1))
@@ -393,7 +403,7 @@ else
 		"other key: the custom dump restores with no error (the roles created by CREATE EXTENSION)"
 	sed 's/^/#   /' "$WORK/$DST_K.err"
 	PGPORT=$UM_OTHER_PORT snapshot $DST_K > "$WORK/$DST_K.snapshot"
-	for what in users invites events acls; do
+	for what in users invites events subscribers acls; do
 		is "$(part $what "$WORK/$DST_K.snapshot")" "$(part $what "$WORK/src.snapshot")" \
 			"other key: $what identical row for row"
 	done
@@ -412,6 +422,9 @@ SELECT (user_module.validate_invite_token(token)).id FROM reissued ORDER BY id;
 SQL
 )" "dump_invite_live dump_invite_refreshed" \
 		"other key: refresh_invite_tokens re-issues tokens that validate_invite_token accepts"
+	is "$(PGPORT=$UM_OTHER_PORT sql $DST_K -c "SELECT FROM user_module.create_user('other.key@example.com', id => 'dump_user_other')" \
+		-c "SELECT count(*) FROM public.welcome_queue WHERE user_id = 'dump_user_other'")" "1" \
+		"other key: the restored subscriber fires"
 fi
 
 finished=1

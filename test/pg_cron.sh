@@ -21,7 +21,8 @@ max_worker_processes = 16"
 		CREATE EXTENSION pg_cron;
 		CREATE ROLE cron_admin LOGIN IN ROLE user_module_admin;
 		GRANT USAGE ON SCHEMA cron TO cron_admin;
-		-- three events; two made to look 8 and 30 days old (only the owner may)
+		-- three events; two made to look 8 and 30 days old (only a superuser may:
+		-- the tables belong to user_module_owner, which nobody logs in as)
 		SELECT count(*) FROM user_module.create_users('[{"id":"old1","email":"old1@cron.test"},
 			{"id":"old2","email":"old2@cron.test"},{"id":"new1","email":"new1@cron.test"}]');
 		UPDATE user_module.event SET created_at = now() - interval '8 days' WHERE entity_id = 'old1';

@@ -325,11 +325,13 @@ SELECT id, name, entity_id, data FROM user_module.event ORDER BY id;
 \set ECHO none
 \echo
 \echo 'With user_module.notify on, each event is also sent at commit on the channel'
-\echo 'user_module_events:'
+\echo 'user_module_events. Any role that can connect may LISTEN, so the payload is the'
+\echo 'event''s id and name only; a worker reads the rest from the outbox by that id:'
 \set ECHO queries
 LISTEN user_module_events;
 SELECT id FROM user_module.create_user('grace@example.com', 'Grace');
 UNLISTEN user_module_events;
+SELECT id, name, entity_id FROM user_module.event ORDER BY id DESC LIMIT 1;
 \set ECHO none
 \echo
 \echo 'A worker takes the oldest events with claim_events(max): delete and return, in'
@@ -348,22 +350,50 @@ SELECT id, name, entity_id FROM user_module.claim_events(3);
 SELECT count(*) AS events_waiting FROM user_module.event;
 \set ECHO none
 \echo
-\echo 'Subscribers are triggers on the outbox, fired in the same transaction. This one'
-\echo 'queues the invitation mail for every invite.created (runs with its owner''s rights'
-\echo 'and its own search_path, as SECURITY DEFINER functions should):'
+\echo 'A subscriber is a function (event user_module.event) RETURNS void that an'
+\echo 'administrator registers with add_subscriber(handler, events): the module calls'
+\echo 'it right after writing each event it subscribes to, in the same transaction'
+\echo '(an error in it fails the call). It runs as the role that owns the function,'
+\echo 'with search_path pg_catalog, pg_temp, so it names its objects with their schema.'
+\echo 'Only a role with the privileges of the function''s owner may register it. This'
+\echo 'one, owned by a mailer role that is an administrator, queues the invitation mail'
+\echo 'for every invite.created:'
 \set ECHO queries
-CREATE TABLE outgoing_mail (invite_id text, email text, queued_at timestamptz DEFAULT now());
-CREATE FUNCTION queue_invite_mail() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_catalog AS $$
+CREATE ROLE tour_mailer NOLOGIN IN ROLE user_module_admin;
+CREATE SCHEMA mail AUTHORIZATION tour_mailer;
+SET ROLE tour_mailer;
+CREATE TABLE mail.outgoing (invite_id text, email text, link text, queued_at timestamptz DEFAULT now());
+CREATE FUNCTION mail.queue_invite_mail(event user_module.event) RETURNS void
+LANGUAGE plpgsql AS $$
 BEGIN
-	INSERT INTO outgoing_mail (invite_id, email)
-	SELECT id, email FROM user_module.retrieve_invite(NEW.entity_id);
-	RETURN NULL;
+	INSERT INTO mail.outgoing (invite_id, email, link)
+	SELECT id, email, 'https://admin.example.com/invite?token=' || token
+	  FROM user_module.retrieve_invite(event.entity_id);
 END $$;
-CREATE TRIGGER queue_invite_mail AFTER INSERT ON user_module.event
-	FOR EACH ROW WHEN (NEW.name = 'invite.created') EXECUTE FUNCTION queue_invite_mail();
+SELECT handler, events FROM user_module.add_subscriber('mail.queue_invite_mail(user_module.event)', ARRAY['invite.created']);
 SELECT email FROM user_module.create_invites('[{"email": "leo@example.com"}, {"email": "mia@example.com"}]');
-SELECT email FROM outgoing_mail;
+SELECT email, left(link, 60) || '...' AS link FROM mail.outgoing ORDER BY email;
+RESET ROLE;
+SELECT handler, events FROM user_module.list_subscribers();
+\set ECHO none
+\echo
+\echo 'A subscriber that fails takes the whole call back with it: with the mail queue'
+\echo 'refusing addresses at example.net, that invite is not created either.'
+\set ECHO queries
+ALTER TABLE mail.outgoing ADD CHECK (email NOT LIKE '%@example.net');
+\set ECHO none
+\set ON_ERROR_STOP off
+\set VERBOSITY terse
+\set ECHO queries
+SELECT email FROM user_module.create_invite('nina@example.net');
+\set ECHO none
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+\set ON_ERROR_STOP on
+\set ECHO queries
+SELECT count(*) AS invites_for_nina FROM user_module.list_invites('{"email": "nina@example.net"}');
+SELECT user_module.remove_subscriber('mail.queue_invite_mail(user_module.event)') AS removed;
+SELECT count(*) AS subscribers FROM user_module.list_subscribers();
 \set ECHO none
 \echo
 \echo 'When nobody claims events, purge_events(retention) keeps the outbox bounded;'

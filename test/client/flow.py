@@ -2,7 +2,8 @@
 """The invite flow as a Python application runs it, through psycopg 3.
 
 A back office (a LOGIN role in user_module_admin) creates and finds users and
-invites; a worker LISTENs for the outbox's notifications; a sign-up page (a
+invites; a worker LISTENs for the outbox's notifications (each names an event
+by its id and name) and reads the events from the outbox; a sign-up page (a
 LOGIN role in user_module_invitee) checks and accepts the token from the link.
 Errors are told apart by SQLSTATE. Prints TAP; exits 1 if a check failed.
 
@@ -77,7 +78,8 @@ def setup():
 
 
 def outbox_size(owner):
-    # only the extension owner reads the table; applications claim_events()
+    # the tables belong to user_module_owner, which nobody logs in as: only a
+    # superuser reads them directly; applications claim_events()
     return owner.execute("SELECT count(*) FROM user_module.event").fetchone()[0]
 
 
@@ -86,15 +88,26 @@ def outbox_size(owner):
 # stop_after=...); Debian 12's 3.1 has not, so wait on the socket with select()
 # and let a no-op query hand what arrived to the notify handler.
 
+#
+# A payload is {"id": <event id>, "name": ...} and no more (any role that can
+# connect may LISTEN): the worker reads the rest of each event from the outbox
+# by its id. Here the superuser connection reads the table, as a worker that
+# claims events sees the same rows.
+
 class Listener:
-    def __init__(self):
+    def __init__(self, owner):
+        self.owner = owner
         self.conn = psycopg.connect(dbname=DB, user=ADMIN, autocommit=True)
         self.received = []
+        self.payloads = []  # every payload, as parsed
         self.conn.add_notify_handler(lambda n: self.received.append(json.loads(n.payload)))
         self.conn.execute("LISTEN user_module_events")
 
     def events(self, timeout, stop_after=None):
-        """(name, entity_id) of what arrives within timeout seconds, or as soon as stop_after have."""
+        """(name, entity_id) of what arrives within timeout seconds, or as soon
+        as stop_after have: the events the payloads' ids name, from the outbox.
+        An id the outbox lacks, or a payload whose name is not its event's,
+        comes back as ("missing", payload)."""
         deadline = time.monotonic() + timeout
         while stop_after is None or len(self.received) < stop_after:
             left = deadline - time.monotonic()
@@ -102,9 +115,13 @@ class Listener:
                 break
             if select.select([self.conn.fileno()], [], [], left)[0]:
                 self.conn.execute("SELECT 1")
-        got = [(e["name"], e["entity_id"]) for e in self.received]
-        self.received.clear()
-        return got
+        payloads, self.received = self.received, []
+        self.payloads += payloads
+        rows = dict(self.owner.execute(
+            "SELECT e.id, (e.name, e.entity_id) FROM user_module.event e WHERE e.id = ANY(%s)",
+            [[p.get("id") for p in payloads if isinstance(p.get("id"), int)]]).fetchall())
+        return [rows[p["id"]] if p.get("id") in rows and rows[p["id"]][0] == p.get("name") else ("missing", p)
+                for p in payloads]
 
 
 # ---------------------------------------------------------------------------
@@ -112,7 +129,7 @@ class Listener:
 def flow(owner):
     admin = psycopg.connect(dbname=DB, user=ADMIN, autocommit=True, row_factory=dict_row)
     signup = psycopg.connect(dbname=DB, user=INVITEE, autocommit=True, row_factory=dict_row)
-    worker = Listener()
+    worker = Listener(owner)
 
     # Users: a Python list of dicts is one jsonb argument.
     people = [
@@ -217,6 +234,10 @@ def flow(owner):
     same("after a failed savepoint: the user stays, the step's update and events are gone",
          (kept["first_name"], kept["metadata"], worker.events(5, stop_after=1) + worker.events(0.5)),
          ("Hedy", None, [("user.created", hedy["id"])]))
+
+    same("every payload has exactly the keys id and name, the id a number",
+         sorted({(tuple(sorted(p)), type(p["id"]).__name__, type(p["name"]).__name__) for p in worker.payloads}),
+         [(("id", "name"), "int", "str")])
 
     for conn in (admin, signup, worker.conn):
         conn.close()

@@ -85,38 +85,72 @@ async function expectCode(promise, code) {
   return caught;
 }
 
-// A listening connection. `events` collects the parsed payloads of
-// user_module_events in arrival order.
+// A listening connection. `payloads` collects the parsed payloads of
+// user_module_events in arrival order: {"id": <event id>, "name": ...}, no
+// more (any role that can connect may LISTEN). Like a worker, the test reads
+// the rest of an event from the outbox by its id: events() gives the
+// notifications in arrival order with the outbox row's entity_id, and checks
+// that each id names an event of that name.
 //
 // settle() proves a negative without sleeping: it commits a NOTIFY on a
 // barrier channel from another connection and waits until the listener gets
 // it. PostgreSQL queues notifications in commit order and delivers them in
 // queue order, so once the barrier has arrived, every notification committed
-// before it has arrived too; anything not in `events` by then was not sent.
+// before it has arrived too; anything not in `payloads` by then was not sent.
 async function listen(t) {
   const client = await connect(t);
-  const events = [];
+  const payloads = [];
   const barriers = new Set();
   client.on('notification', (msg) => {
-    if (msg.channel === 'user_module_events') events.push(JSON.parse(msg.payload));
+    if (msg.channel === 'user_module_events') payloads.push(JSON.parse(msg.payload));
     else if (msg.channel === BARRIER) barriers.add(msg.payload);
   });
   await client.query('LISTEN user_module_events');
   await client.query(`LISTEN ${BARRIER}`);
+  // outbox rows by event id, read once per id (no test here claims the events
+  // a listener is told about before it looks them up)
+  const rows = new Map();
+  const events = async () => {
+    const received = [...payloads];
+    const unknown = received.map((p) => p.id).filter((id) => !rows.has(id));
+    if (unknown.length > 0) {
+      const { rows: found } = await su.query(
+        'SELECT e.id, e.name, e.entity_id FROM user_module.event e WHERE e.id = ANY($1::bigint[])',
+        [unknown]);
+      for (const r of found) rows.set(Number(r.id), r);
+    }
+    return received.map((p) => {
+      assert.deepEqual(Object.keys(p).sort(), ['id', 'name'], 'a payload has the keys id and name only');
+      assert.equal(typeof p.id, 'number');
+      const row = rows.get(p.id);
+      assert.ok(row, `notified event ${p.id} (${p.name}) is in the outbox`);
+      assert.equal(row.name, p.name, `event ${p.id}: the payload's name is the outbox row's`);
+      return { id: p.id, name: p.name, entity_id: row.entity_id };
+    });
+  };
   let n = 0;
   return {
-    events,
-    of: (entityIds) => events.filter((e) => entityIds.includes(e.entity_id)),
+    payloads,
+    // the notifications about the given entities, in arrival order
+    async of(entityIds) {
+      return (await events()).filter((e) => entityIds.includes(e.entity_id));
+    },
     async settle() {
       const mark = `barrier-${++n}`;
       await su.query('SELECT pg_notify($1, $2)', [BARRIER, mark]);
       await waitFor(() => barriers.has(mark), `the listener to receive ${mark}`);
     },
-    // waits for a notification of event `name` about `entityId`, returns it
+    // waits for the notification of the outbox's event `name` about
+    // `entityId` (there must be exactly one), returns its payload
     async expect(name, entityId) {
-      const match = (e) => e.name === name && e.entity_id === entityId;
-      await waitFor(() => events.some(match), `NOTIFY ${name} for ${entityId}`);
-      return events.find(match);
+      const { rows: ids } = await su.query(
+        'SELECT e.id FROM user_module.event e WHERE e.name = $1 AND e.entity_id = $2', [name, entityId]);
+      assert.equal(ids.length, 1, `one ${name} event for ${entityId} in the outbox`);
+      const id = Number(ids[0].id);
+      await waitFor(() => payloads.some((p) => p.id === id), `NOTIFY ${name} (event ${id}) for ${entityId}`);
+      const payload = payloads.find((p) => p.id === id);
+      assert.deepEqual(payload, { id, name });
+      return payload;
     },
   };
 }
@@ -168,12 +202,14 @@ test('invite flow: admin invites, listener hears it at COMMIT, invitee accepts v
 
   // Not committed yet: the listener has caught up and heard nothing.
   await listener.settle();
-  assert.deepEqual(listener.of([invite.id]), [], 'no notification before COMMIT');
+  assert.deepEqual(await listener.of([invite.id]), [], 'no notification before COMMIT');
 
   await admin.query('COMMIT');
   const created = await listener.expect('invite.created', invite.id);
-  assert.deepEqual(Object.keys(created).sort(), ['entity_id', 'id', 'name']);
+  // the payload names the event, nothing else: no entity id, no data
+  assert.deepEqual(Object.keys(created).sort(), ['id', 'name']);
   assert.equal(typeof created.id, 'number');
+  assert.equal(created.name, 'invite.created');
 
   // 2. The application mails a link; the sign-up page parses the token back out of it.
   const link = `https://shop.example/invite?token=${encodeURIComponent(invite.token)}`;
@@ -202,7 +238,7 @@ test('invite flow: admin invites, listener hears it at COMMIT, invitee accepts v
 
   // 6. The listener heard the whole flow, in commit order.
   await listener.expect('invite.accepted', invite.id);
-  assert.deepEqual(listener.of([invite.id, user.id]).map((e) => e.name),
+  assert.deepEqual((await listener.of([invite.id, user.id])).map((e) => e.name),
     ['invite.created', 'user.created', 'invite.accepted']);
 
   // 7. The link is used up; a made-up token is refused the same way any bad token is.
@@ -391,7 +427,7 @@ test('a transaction is a workflow: an error rolls back every step and its events
   assert.deepEqual(await count(), before, 'no user, no invite');
   assert.deepEqual(await outbox([user.id, invite.id]), [], 'no events');
   await listener.settle();
-  assert.deepEqual(listener.of([user.id, invite.id]), [], 'no notifications');
+  assert.deepEqual(await listener.of([user.id, invite.id]), [], 'no notifications');
 
   // --- the same workflow, with the risky step behind a savepoint
   await admin.query('BEGIN');
@@ -417,5 +453,5 @@ test('a transaction is a workflow: an error rolls back every step and its events
   assert.deepEqual((await outbox(ids)).map((e) => [e.name, e.entity_id]), expected);
   await listener.expect('invite.created', later.id);
   await listener.settle(); // a stray user.updated would have arrived by now
-  assert.deepEqual(listener.of(ids).map((e) => [e.name, e.entity_id]), expected);
+  assert.deepEqual((await listener.of(ids)).map((e) => [e.name, e.entity_id]), expected);
 });

@@ -14,12 +14,27 @@ Each call must succeed or fail with an SQLSTATE of the contract (23505, P0002,
 22023, 22U01, 22U02, 22U03); 54000 is accepted only for inputs over 2,000
 bytes (reported), and 22P02/22P05 only where the call passed a deliberately
 broken jsonb literal (PostgreSQL's own input cast rejects it before the
-function runs). Anything else, XX000 above all, or a lost connection is a failure: it is
-recorded with the input, the connection is replaced, and the run goes on.
+function runs). The subscriber functions have codes of their own, accepted
+only for the inputs that call for them: add_subscriber 42883 for an OID that
+names no function and 42501 for a handler owned by user_module_owner;
+remove_subscriber, which resolves a handler text with a "(" with
+to_regprocedure, the errors PostgreSQL 15's to_regprocedure still raises for a
+malformed signature (SUBSCRIBER_SIGNATURE) where the text is junk. Anything else,
+XX000 above all, or a lost connection is a failure: it is recorded with the
+input, the connection is replaced, and the run goes on.
+
+Subscribers are registered, changed and removed with junk among the valid
+calls; list_subscribers must always show what the script registered, and
+remove_subscriber return whether it was registered. One registered handler
+writes down every event it is called with, another changes a setting: at the
+end every event written down must be in the outbox under its name, and the
+setting must be unchanged in the session (a subscriber's settings are
+discarded).
 
 After the run: invariants checked in SQL (one live row per lower(email) in
 "user" and in invite, accepted invites soft-deleted and backed by a user,
-event counts equal to what the script saw succeed), then claim_events and
+event counts equal to what the script saw succeed, what the subscriber wrote
+down), then claim_events and
 purge_events are fuzzed (they would empty the outbox the counts rely on).
 
 Prints TAP (two lines, details in # comments); exits 1 on a failure.
@@ -40,6 +55,11 @@ sys.setrecursionlimit(20000)  # deep JSON (3,000 levels) is built and encoded in
 import psycopg
 
 CONTRACT = {"23505", "P0002", "22023", "22U01", "22U02", "22U03"}
+# What PostgreSQL 15's to_regprocedure raises for a malformed signature
+# instead of returning NULL: a syntax error (22P02, 42601, 42602), an argument
+# type that does not exist (42704) or whose schema does not (3F000), a
+# cross-database name (0A000).
+SUBSCRIBER_SIGNATURE = {"22P02", "42601", "42602", "42704", "3F000", "0A000"}
 HUGE = 1 << 20
 
 ap = argparse.ArgumentParser()
@@ -405,8 +425,9 @@ def J(v):
     return json.dumps(v)
 
 
-def call(fn, sql, params, raw_json=False):
-    """Runs one statement; returns the rows, or None if it failed."""
+def call(fn, sql, params, raw_json=False, allowed=()):
+    """Runs one statement; returns the rows, or None if it failed. allowed:
+    SQLSTATEs this input may give beyond the contract's."""
     global conn, calls
     calls += 1
     size = sum(len(p) for p in params if isinstance(p, str)) + sum(
@@ -421,7 +442,7 @@ def call(fn, sql, params, raw_json=False):
         state = e.sqlstate
         lost = conn.closed or conn.broken
         good = (state in CONTRACT or (state == "54000" and size > 2000)
-                or (state in ("22P02", "22P05") and raw_json))
+                or (state in ("22P02", "22P05") and raw_json) or state in allowed)
         key = state or ("connection lost" if lost else "client error")
         outcomes[key] += 1
         per_function[fn][key] += 1
@@ -686,6 +707,120 @@ def op_list_invites(valid):
             tokens.append(r[3])
 
 
+# ---------------------------------------------------------------------------
+# subscribers
+
+conn.execute("""
+CREATE TABLE public.fz_heard (event_id bigint NOT NULL, name text NOT NULL);
+-- writes down every event it is called with (names qualified: a subscriber
+-- runs with search_path pg_catalog, pg_temp)
+CREATE FUNCTION public.fz_sub_a(event user_module.event) RETURNS void
+LANGUAGE sql AS $$ INSERT INTO public.fz_heard VALUES (event.id, event.name) $$;
+CREATE FUNCTION public.fz_sub_b(event user_module.event) RETURNS void LANGUAGE sql AS $$ SELECT $$;
+-- a setting changed for the session: discarded when the subscriber returns
+CREATE FUNCTION public.fz_sub_c(event user_module.event) RETURNS void
+LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_catalog.set_config('work_mem', '77kB', false); END $$;
+-- not subscribers: 22023
+CREATE FUNCTION public.fz_not_void(event user_module.event) RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE FUNCTION public.fz_two_args(event user_module.event, x integer) RETURNS void LANGUAGE sql AS $$ SELECT $$;
+CREATE FUNCTION public.fz_text(event text) RETURNS void LANGUAGE sql AS $$ SELECT $$;
+CREATE FUNCTION public.fz_set(event user_module.event) RETURNS SETOF integer LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE PROCEDURE public.fz_proc(event user_module.event) LANGUAGE sql AS $$ SELECT $$;
+-- a subscriber would run as the tables' owner: 42501
+CREATE FUNCTION public.fz_module_owned(event user_module.event) RETURNS void LANGUAGE sql AS $$ SELECT $$;
+ALTER FUNCTION public.fz_module_owned(user_module.event) OWNER TO user_module_owner;
+""")
+SUBSCRIBERS = [f"public.fz_sub_{x}(user_module.event)" for x in "abc"]
+# OIDs of functions that cannot be subscribers, and of none
+NOT_SUBSCRIBERS = [r[0] for r in conn.execute("""
+    SELECT oid::integer FROM pg_proc WHERE oid IN ('public.fz_not_void(user_module.event)'::regprocedure,
+        'public.fz_two_args(user_module.event, integer)'::regprocedure, 'public.fz_text(text)'::regprocedure,
+        'public.fz_set(user_module.event)'::regprocedure, 'public.fz_proc(user_module.event)'::regprocedure,
+        'public.fz_module_owned(user_module.event)'::regprocedure, 'pg_catalog.now()'::regprocedure,
+        'user_module.claim_events(integer)'::regprocedure, 'pg_catalog.count("any")'::regprocedure)""").fetchall()]
+MODULE_OWNED = conn.execute("SELECT 'public.fz_module_owned(user_module.event)'::regprocedure::oid::integer").fetchone()[0]
+NO_FUNCTION = [0, 1, 4294967295, 2147483647, 99999999]
+EVENT_NAMES = ["user.created", "user.updated", "user.deleted", "user.restored", "invite.created", "invite.updated",
+               "invite.deleted", "invite.restored", "invite.resent", "invite.accepted"]
+registered = {}   # handler -> events (None: all), as the script registered them
+
+
+def event_list(valid):
+    if valid:
+        return None if R.random() < 0.3 else R.sample(EVENT_NAMES, R.randint(1, 4))
+    k = R.random()
+    if k < 0.2:
+        return []
+    if k < 0.35:   # two-dimensional
+        return [[R.choice(EVENT_NAMES)], [R.choice(EVENT_NAMES)]]
+    out = []
+    for _ in range(R.randint(1, 5)):
+        out.append(R.choice([R.choice(EVENT_NAMES), None, "USER.CREATED", "user.created ", "user.*", "", "*",
+                             "user.exploded", rstr(), huge_string() if R.random() < 0.05 else rstr(30)]))
+    return out
+
+
+def op_add_subscriber(valid):
+    if valid or R.random() < 0.3:
+        h = R.choice(SUBSCRIBERS)
+        ev = event_list(valid or R.random() < 0.3)
+        rows = call("add_subscriber", "SELECT handler, events FROM user_module.add_subscriber(%s::regprocedure, %s::text[])",
+                    [h, ev])
+    else:
+        oid = R.choice(NOT_SUBSCRIBERS + NO_FUNCTION + [None])
+        ev = event_list(R.random() < 0.7)
+        allowed = {"42883"} if oid in NO_FUNCTION else {"42501"} if oid == MODULE_OWNED else ()
+        rows = call("add_subscriber", "SELECT handler, events FROM user_module.add_subscriber(%s::oid::regprocedure, %s::text[])",
+                    [oid, ev], allowed=allowed)
+        h = None
+    if rows:
+        if h is None:
+            subscriber_problems.append(f"add_subscriber registered {rows[0][0]!r}, not a subscriber")
+        elif rows[0] != (h, ev):
+            subscriber_problems.append(f"add_subscriber({h}, {ev!r}) returned {rows[0]!r}")
+        registered[rows[0][0]] = rows[0][1]
+
+
+def handler_spelling(h):
+    name = h.split("(")[0]
+    return R.choice([h, h.replace("public.", ""), h.upper(), name.upper() + "(USER_MODULE.EVENT)",
+                     h.replace("(", " ( "), name + "(user_module.event )", "public." + h.replace("public.", "")])
+
+
+def op_remove_subscriber(valid):
+    junk = False
+    if valid or R.random() < 0.4:
+        h = R.choice(SUBSCRIBERS)
+        arg = h if R.random() < 0.5 else handler_spelling(h)
+    else:
+        junk = True
+        h = None
+        arg = R.choice([None, "", "(", ")", "()", "public.fz_sub_a", "public.fz_sub_a()", "fz_sub_a(text)",
+                        "public.fz_sub_a(nosuchtype)", "nosuchschema.f(user_module.event)", "a.b.c.d(int)",
+                        "f(int", "f(int))", "f(,)", "f(user_module.event, )", "public.fz_not_void(user_module.event)",
+                        'f("unterminated)', "f(int[)", "f(" + "x" * 100 + ")", "a.b.c(int)", "f(nosuchschema.t)",
+                        rstr(), huge_string()
+                        if R.random() < 0.05 else rstr(40), "f(" + rstr() + ")"])
+    rows = call("remove_subscriber", "SELECT user_module.remove_subscriber(%s::text)", [arg],
+                allowed=SUBSCRIBER_SIGNATURE if junk else ())
+    if rows:
+        removed = rows[0][0]
+        if not junk and removed != (h in registered):
+            subscriber_problems.append(f"remove_subscriber({arg!r}) returned {removed}, registered: {h in registered}")
+        if junk and removed:
+            subscriber_problems.append(f"remove_subscriber({arg!r}) removed something")
+        if not junk and removed:
+            del registered[h]
+
+
+def op_list_subscribers(valid):
+    rows = call("list_subscribers", "SELECT handler, events FROM user_module.list_subscribers()", [])
+    if rows is not None and dict(rows) != registered:
+        subscriber_problems.append(f"list_subscribers: {rows!r}, registered {registered!r}")
+
+
+subscriber_problems = []
+
 OPS_TABLE = [
     (op_create_user, 8), (op_create_users, 4), (op_update_user, 6), (op_update_users, 4),
     (op_delete_users, 2), (op_soft_delete_users, 3), (op_restore_users, 3), (op_retrieve_user, 3),
@@ -695,6 +830,7 @@ OPS_TABLE = [
     (op_refresh, 4), (op_validate, 8), (op_accept, 8), (op_delete_invites, 2), (op_soft_delete_invites, 2),
     (op_restore_invites, 3), (op_retrieve_invite, 2), (op_list_invites, 5),
     (lambda v: op_count("count_invites", INVITE_FILTER_KEYS), 3),
+    (op_add_subscriber, 2), (op_remove_subscriber, 2), (op_list_subscribers, 1),
 ]
 FUNCS = [f for f, w in OPS_TABLE]
 WEIGHTS = [w for f, w in OPS_TABLE]
@@ -767,6 +903,21 @@ no_event += one("""SELECT count(*) FROM user_module.invite i WHERE NOT EXISTS
                    (SELECT FROM user_module.event e WHERE e.name = 'invite.created' AND e.entity_id = i.id)""")
 if no_event:
     problems.append(f"{no_event} rows without their created event")
+problems.extend(subscriber_problems[:20])
+if len(subscriber_problems) > 20:
+    problems.append(f"... {len(subscriber_problems) - 20} more subscriber problems")
+unheard = one("""SELECT count(*) FROM public.fz_heard h WHERE NOT EXISTS
+                 (SELECT FROM user_module.event e WHERE e.id = h.event_id AND e.name = h.name)""")
+if unheard:
+    problems.append(f"{unheard} events the subscriber was called with are not in the outbox under their names")
+heard = one("SELECT count(*) FROM public.fz_heard")
+twice = one("SELECT count(*) FROM (SELECT event_id FROM public.fz_heard GROUP BY 1 HAVING count(*) > 1) t")
+if twice:
+    problems.append(f"{twice} events the subscriber was called with more than once")
+work_mem = one("SHOW work_mem")
+if work_mem == "77kB":
+    problems.append("a subscriber's set_config('work_mem') outlived its call")
+print(f"# subscribers: {len(registered)} registered at the end; fz_sub_a was called with {heard} events")
 accepted_rows = one("SELECT count(*) FROM user_module.invite WHERE accepted")
 if accepted_rows > count_created["invite.accepted"]:
     problems.append(f"{accepted_rows} accepted invites, {count_created['invite.accepted']} accepts")
@@ -798,7 +949,7 @@ if len(failures) > 0 and failures[-1].startswith(("claim_events", "purge_events"
     problems.extend(f for f in failures if f.startswith(("claim_events", "purge_events")))
 
 print(f"{'ok' if not problems else 'not ok'} 2 - invariants: one live row per email, accepted invites soft-deleted "
-      f"with a user, event counts as seen ({totals[0]} users, {totals[1]} live, {totals[2]} invites, "
+      f"with a user, subscribers as registered, event counts as seen ({totals[0]} users, {totals[1]} live, {totals[2]} invites, "
       f"{totals[3]} accepted, {totals[4]} events)")
 for p in problems:
     print(f"# {p}")

@@ -112,7 +112,7 @@ fmt_bytes() {	# signed, in B / kB / MB
 	else echo "$sign$b B"; fi
 }
 
-NFUNCTIONS=26	# control and the 25 functions of the contract
+NFUNCTIONS=29	# control and the 28 functions of the contract
 {
 	echo "# Leak check: $CALLS calls per function, one session each"
 	echo
@@ -268,6 +268,16 @@ backlog
 run claim_events
 backlog
 run purge_events
+
+# Subscribers: registering (an upsert), removing, listing three.
+run add_subscriber
+setup "TRUNCATE user_module.subscriber"
+run remove_subscriber
+setup "TRUNCATE user_module.subscriber"
+setup "SELECT user_module.add_subscriber(h::regprocedure)
+	FROM unnest(ARRAY['leak.sub_a(user_module.event)', 'leak.sub_b(user_module.event)', 'leak.sub_c(user_module.event)']) h"
+run list_subscribers
+setup "TRUNCATE user_module.subscriber"
 
 # Every checkpoint, for a closer look.
 psql_q -c "\\copy (SELECT fn, calls, at, contexts, rss_anon FROM leak.checkpoint ORDER BY fn, calls) TO '$OUT/checkpoints.csv' CSV HEADER"

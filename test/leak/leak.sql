@@ -685,3 +685,75 @@ BEGIN
 		IF i % 10000 = 0 THEN COMMIT; END IF;
 	END LOOP;
 END $$;
+
+------------------------------------------------------------------------------
+-- Subscribers (registered as the superuser running the check, who owns the
+-- handlers)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION leak.sub_a(event user_module.event) RETURNS void LANGUAGE sql AS $$ SELECT $$;
+CREATE FUNCTION leak.sub_b(event user_module.event) RETURNS void LANGUAGE sql AS $$ SELECT $$;
+CREATE FUNCTION leak.sub_c(event user_module.event) RETURNS void LANGUAGE sql AS $$ SELECT $$;
+-- not a subscriber: the wrong return type
+CREATE FUNCTION leak.not_a_sub(event user_module.event) RETURNS integer LANGUAGE sql AS $$ SELECT 1 $$;
+
+-- The upsert: the same handlers again and again with other event lists; one
+-- call in ten names an unknown event, one in ten a function of the wrong
+-- shape (both 22023).
+CREATE PROCEDURE leak.run_add_subscriber(first bigint, calls bigint) LANGUAGE plpgsql AS $$
+DECLARE i bigint;
+BEGIN
+	FOR i IN first .. first + calls - 1 LOOP
+		IF i % 10 = 0 THEN
+			BEGIN
+				PERFORM user_module.add_subscriber('leak.sub_a(user_module.event)', ARRAY['user.created', 'user.exploded']);
+				RAISE EXCEPTION 'add_subscriber % did not fail', i;
+			EXCEPTION WHEN invalid_parameter_value THEN NULL;
+			END;
+		ELSIF i % 10 = 5 THEN
+			BEGIN
+				PERFORM user_module.add_subscriber('leak.not_a_sub(user_module.event)');
+				RAISE EXCEPTION 'add_subscriber % did not fail', i;
+			EXCEPTION WHEN invalid_parameter_value THEN NULL;
+			END;
+		ELSE
+			PERFORM user_module.add_subscriber(
+				(ARRAY['leak.sub_a(user_module.event)', 'leak.sub_b(user_module.event)'])[1 + i % 2]::regprocedure,
+				(ARRAY[NULL, '{user.created}', '{user.updated,invite.accepted}'])[1 + i % 3]::text[]);
+		END IF;
+		IF i % 10000 = 0 THEN COMMIT; END IF;
+	END LOOP;
+END $$;
+
+-- Every other call removes the subscriber the call before registered (true);
+-- one in ten removes what is not registered, by the text list_subscribers
+-- shows or by a signature that names no function (false).
+CREATE PROCEDURE leak.run_remove_subscriber(first bigint, calls bigint) LANGUAGE plpgsql AS $$
+DECLARE i bigint;
+BEGIN
+	FOR i IN first .. first + calls - 1 LOOP
+		IF i % 10 = 0 THEN
+			IF user_module.remove_subscriber('leak.sub_c(user_module.event)')
+			   OR user_module.remove_subscriber('leak.no_such_function(user_module.event)') THEN
+				RAISE EXCEPTION 'remove_subscriber % removed something', i;
+			END IF;
+		ELSIF i % 2 = 1 THEN
+			PERFORM user_module.add_subscriber('leak.sub_b(user_module.event)', ARRAY['user.deleted']);
+		ELSIF NOT user_module.remove_subscriber('leak.sub_b(user_module.event)') THEN
+			RAISE EXCEPTION 'remove_subscriber % removed nothing', i;
+		END IF;
+		IF i % 10000 = 0 THEN COMMIT; END IF;
+	END LOOP;
+END $$;
+
+-- Three subscribers registered (leak.sh).
+CREATE PROCEDURE leak.run_list_subscribers(first bigint, calls bigint) LANGUAGE plpgsql AS $$
+DECLARE i bigint;
+BEGIN
+	FOR i IN first .. first + calls - 1 LOOP
+		IF (SELECT count(*) FROM user_module.list_subscribers()) <> 3 THEN
+			RAISE EXCEPTION 'list_subscribers % did not list 3', i;
+		END IF;
+		IF i % 10000 = 0 THEN COMMIT; END IF;
+	END LOOP;
+END $$;

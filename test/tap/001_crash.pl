@@ -1,8 +1,8 @@
 # Crash safety: an immediate shutdown (no checkpoint, crash recovery at the
 # next start), pg_terminate_backend and statement_timeout in the middle of
 # long calls leave no trace of the call: no users, no invite changes, no
-# events, and every btree index checks out with amcheck. What had committed
-# before the crash is all there.
+# events, nothing a subscriber wrote, and every btree index checks out with
+# amcheck. What had committed before the crash is all there.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -26,11 +26,21 @@ if ($ENV{UM_PGROOT})
 		qr/^\Q$ENV{UM_PGROOT}\E/, 'the node runs the private build of the extension');
 }
 
-# Everything a call could leave behind: every row of the three tables.
+# A subscriber to every event: what it writes commits or vanishes with the call.
+$node->safe_psql('postgres', q{
+CREATE TABLE public.heard (event_id bigint PRIMARY KEY, name text NOT NULL);
+CREATE FUNCTION public.hear(event user_module.event) RETURNS void
+LANGUAGE sql AS $$ INSERT INTO public.heard VALUES (event.id, event.name) $$;
+SELECT FROM user_module.add_subscriber('public.hear(user_module.event)');
+});
+
+# Everything a call could leave behind: every row of the three tables, and
+# what the subscriber wrote.
 my $state_sql = q{
 SELECT (SELECT count(*) || ':' || coalesce(md5(string_agg(u::text, ',' ORDER BY id)), '') FROM user_module."user" u)
   || ' ' || (SELECT count(*) || ':' || coalesce(md5(string_agg(i::text, ',' ORDER BY id)), '') FROM user_module.invite i)
-  || ' ' || (SELECT count(*) || ':' || coalesce(max(id), 0) FROM user_module.event)};
+  || ' ' || (SELECT count(*) || ':' || coalesce(max(id), 0) FROM user_module.event)
+  || ' ' || (SELECT count(*) || ':' || coalesce(max(event_id), 0) FROM public.heard)};
 sub state { return $node->safe_psql('postgres', $state_sql); }
 
 # amcheck on every btree index of the schema (heapallindexed: every heap
@@ -134,6 +144,8 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM user_module.list_users('{\
 	'1', 'a committed accept: the user is there after the crash');
 is($node->safe_psql('postgres', "SELECT string_agg(name, ',' ORDER BY name) FROM user_module.event WHERE id > $max_event"),
 	'invite.accepted,user.created', 'a committed accept: its events are there after the crash');
+is($node->safe_psql('postgres', "SELECT string_agg(name, ',' ORDER BY name) FROM public.heard WHERE event_id > $max_event"),
+	'invite.accepted,user.created', 'a committed accept: what the subscriber wrote for its events is there after the crash');
 my ($ret, $o, $e) = $node->psql('postgres', "SELECT user_module.validate_invite_token('$inv2_token')");
 like($e, qr/already been accepted|accepted/i, 'a committed accept: its token now reports the invite accepted');
 check_indexes('after the accept crashes');

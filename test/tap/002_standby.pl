@@ -1,6 +1,7 @@
 # Read scaling: a streaming hot standby with the same key serves every read
-# function, including tokens and their validation, and refuses every write
-# with SQLSTATE 25006 (read-only transaction).
+# function, including tokens and their validation and list_subscribers, and
+# refuses every write (add_subscriber and remove_subscriber too) with
+# SQLSTATE 25006 (read-only transaction).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -32,6 +33,13 @@ my ($invite_id, $token) = split / /, $primary->safe_psql('postgres',
 	"SELECT id || ' ' || token FROM user_module.create_invite('new.hire\@example.com', '{\"role\": \"admin\"}')");
 $primary->safe_psql('postgres', "SELECT count(*) FROM user_module.create_invites('[{\"email\": \"a\@example.org\"}, {\"email\": \"b\@example.org\"}]')");
 my $accept_token = $primary->safe_psql('postgres', "SELECT token FROM user_module.create_invite('standby.accept\@example.com')");
+# a subscriber registered on the primary: its row streams to the standby like any other
+$primary->safe_psql('postgres', q{
+CREATE TABLE public.accepted_log (event_id bigint, invite_id text);
+CREATE FUNCTION public.log_accepted(event user_module.event) RETURNS void
+LANGUAGE sql AS $$ INSERT INTO public.accepted_log VALUES (event.id, event.entity_id) $$;
+SELECT FROM user_module.add_subscriber('public.log_accepted(user_module.event)', ARRAY['invite.accepted']);
+});
 $primary->wait_for_catchup($standby);
 
 # the same answer on both nodes
@@ -43,7 +51,8 @@ for my $q (
 	[ "SELECT * FROM user_module.retrieve_invite('$invite_id')", 'retrieve_invite (token included)' ],
 	[ "SELECT * FROM user_module.list_invites()", 'list_invites (tokens included)' ],
 	[ "SELECT user_module.count_invites()", 'count_invites' ],
-	[ "SELECT * FROM user_module.validate_invite_token('$token')", 'validate_invite_token' ])
+	[ "SELECT * FROM user_module.validate_invite_token('$token')", 'validate_invite_token' ],
+	[ "SELECT * FROM user_module.list_subscribers()", 'list_subscribers' ])
 {
 	my ($sql, $name) = @$q;
 	my $p = $primary->safe_psql('postgres', $sql);
@@ -69,7 +78,9 @@ for my $q (
 	[ "SELECT * FROM user_module.refresh_invite_tokens(ARRAY['$invite_id'])", 'refresh_invite_tokens' ],
 	[ "SELECT * FROM user_module.accept_invite('$accept_token', 'Sam')", 'accept_invite' ],
 	[ "SELECT * FROM user_module.create_invite('w3\@example.com')", 'create_invite' ],
-	[ "SELECT * FROM user_module.soft_delete_users(ARRAY['$user_id'])", 'soft_delete_users' ])
+	[ "SELECT * FROM user_module.soft_delete_users(ARRAY['$user_id'])", 'soft_delete_users' ],
+	[ "SELECT * FROM user_module.add_subscriber('public.log_accepted(user_module.event)')", 'add_subscriber' ],
+	[ "SELECT user_module.remove_subscriber('public.log_accepted(user_module.event)')", 'remove_subscriber' ])
 {
 	my ($sql, $name) = @$q;
 	($ret, $o, $e) = $standby->psql('postgres', "$sql;\n\\echo :LAST_ERROR_SQLSTATE", on_error_stop => 0);
@@ -86,6 +97,10 @@ is($primary->safe_psql('postgres', "SELECT email FROM user_module.accept_invite(
 $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', "SELECT count(*) FROM user_module.list_users('{\"email\": \"standby.accept\@example.com\"}')"),
 	'1', 'standby: the accepted invite\'s user arrives by streaming');
+is($standby->safe_psql('postgres', "SELECT count(*) || ' ' || string_agg(handler || ' ' || events::text, ',') FROM user_module.list_subscribers()"),
+	'1 public.log_accepted(user_module.event) {invite.accepted}', 'standby: the subscriber is still the one registered on the primary');
+is($standby->safe_psql('postgres', "SELECT count(*) FROM public.accepted_log l JOIN user_module.event e ON e.id = l.event_id AND e.name = 'invite.accepted'"),
+	'1', 'standby: what the subscriber wrote on the primary for the accept arrives by streaming');
 
 $standby->stop;
 $primary->stop;

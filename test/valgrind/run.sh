@@ -69,7 +69,7 @@ t0=$SECONDS
 um_log "building user_module against $VG_PGPREFIX (in $VG_SRC)"
 mkdir -p "$VG_SRC/test"
 (cd "$UM_ROOT" && cp -a Makefile ./*.control ./*.sql src sql expected "$VG_SRC/")
-cp -a "$UM_ROOT/test/specs" "$UM_ROOT/test/expected" "$VG_SRC/test/"
+cp -a "$UM_ROOT/test/specs" "$UM_ROOT/test/expected" "$UM_ROOT/test/install.sql" "$VG_SRC/test/"
 # objects the checkout's own build left are compiled against other headers
 make -C "$VG_SRC" -s PG_CONFIG="$PG_CONFIG" clean >/dev/null
 make -C "$VG_SRC" -s PG_CONFIG="$PG_CONFIG" >/dev/null
@@ -161,8 +161,9 @@ skip_isolation=
 [ -n "${UM_VG_ISOLATION+set}" ] && [ -z "$UM_VG_ISOLATION" ] && skip_isolation=skip
 skip_regress=
 [ -n "${UM_VG_REGRESS+set}" ] && [ -z "$UM_VG_REGRESS" ] && skip_regress=skip
+# ISOLATION_TESTDB: PGXS's own --dbname comes after the Makefile's (test/run says more)
 run_half isolation "isolation specs" "$skip_isolation" "$VG_SRC/test/output_iso/regression.diffs" \
-	${isolation_list[@]+"${isolation_list[@]}"} REGRESS=
+	${isolation_list[@]+"${isolation_list[@]}"} REGRESS= ISOLATION_TESTDB=user_module_isolation
 run_half regress "pg_regress" "$skip_regress" "$VG_SRC/regression.diffs" \
 	${regress_list[@]+"${regress_list[@]}"} ISOLATION=
 
