@@ -161,9 +161,8 @@ skip_isolation=
 [ -n "${UM_VG_ISOLATION+set}" ] && [ -z "$UM_VG_ISOLATION" ] && skip_isolation=skip
 skip_regress=
 [ -n "${UM_VG_REGRESS+set}" ] && [ -z "$UM_VG_REGRESS" ] && skip_regress=skip
-# ISOLATION_TESTDB: PGXS's own --dbname comes after the Makefile's (test/run says more)
 run_half isolation "isolation specs" "$skip_isolation" "$VG_SRC/test/output_iso/regression.diffs" \
-	${isolation_list[@]+"${isolation_list[@]}"} REGRESS= ISOLATION_TESTDB=user_module_isolation
+	${isolation_list[@]+"${isolation_list[@]}"} REGRESS=
 run_half regress "pg_regress" "$skip_regress" "$VG_SRC/regression.diffs" \
 	${regress_list[@]+"${regress_list[@]}"} ISOLATION=
 
