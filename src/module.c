@@ -518,6 +518,6 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	MarkGUCPrefixReserved("user_module");
 	InstallStoreHooks();
+	MarkGUCPrefixReserved("user_module");
 }

@@ -94,6 +94,9 @@ typedef struct ModuleFacts
 static uint64 catalog_generation = 1;
 static ModuleFacts facts;
 
+/* user_module.in_call: see refuse_temp_objects_in_calls */
+static bool in_module_call = false;
+
 /* The version of the SQL objects this library works with. */
 #define MODULE_VERSION "0.3.0"
 
@@ -245,8 +248,8 @@ ModuleRelation(CachedOid *slot, const char *name)
  * level of its own: PostgreSQL's pattern around index builds and REFRESH
  * MATERIALIZED VIEW. Code that is not ours and runs inside the call (a DBA's
  * trigger on a module table, a subscriber) can then neither create temporary
- * objects in the caller's session nor SET ROLE, and every setting it changes
- * is discarded when the call returns. A function's own SET search_path clause
+ * objects in the caller's session (see refuse_temp_objects_in_calls) nor SET
+ * ROLE, and every setting it changes is discarded when the call returns. A function's own SET search_path clause
  * still holds, since the path is a setting and not an override.
  */
 void
@@ -265,6 +268,9 @@ BeginModuleCall(ModuleCall *call)
 	call->guc_level = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	if (!in_module_call)
+		(void) set_config_option("user_module.in_call", "on", PGC_INTERNAL, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 }
 
 /* On error, (sub)transaction abort restores the settings and the user id. */
@@ -301,11 +307,13 @@ RunContained(Oid role, void (*fn) (void *arg), void *arg)
 /*
  * PostgreSQL refuses temporary tables in a security-restricted operation, and
  * the creation of a session's temporary schema, but not a temporary function,
- * type or operator once that schema exists. Code that is not ours runs
- * restricted inside module calls (and PostgreSQL runs other users' code so in
- * index builds and REFRESH MATERIALIZED VIEW): it must not leave anything in
- * the session's pg_temp either. The new object's row is not yet visible to
- * the catalog caches, hence the SnapshotSelf scan.
+ * type or operator once that schema exists. Code that is not ours and runs
+ * inside a module call must not leave anything in the session's pg_temp
+ * either: while a call runs, an object-access hook refuses any object created
+ * in a temporary schema. "In a call" is a setting (user_module.in_call, not
+ * settable by anyone) raised in the call's GUC nest level, so that the end of
+ * the call and an error's abort both lower it. The new object's row is not yet
+ * visible to the catalog caches, hence the SnapshotSelf scan.
  */
 static object_access_hook_type prev_object_access_hook = NULL;
 
@@ -337,26 +345,34 @@ namespace_of_new_object(Oid classId, Oid objectId)
 }
 
 static void
-refuse_restricted_temp_objects(ObjectAccessType access, Oid classId, Oid objectId,
-							   int subId, void *arg)
+refuse_temp_objects_in_calls(ObjectAccessType access, Oid classId, Oid objectId,
+							 int subId, void *arg)
 {
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
-	if (access == OAT_POST_CREATE && subId == 0 && InSecurityRestrictedOperation() &&
+	if (in_module_call && access == OAT_POST_CREATE && subId == 0 &&
 		is_objectclass_supported(classId) &&
 		get_object_attnum_namespace(classId) != InvalidAttrNumber &&
 		isAnyTempNamespace(namespace_of_new_object(classId, objectId)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("cannot create temporary objects within security-restricted operation")));
+				 errmsg("cannot create temporary objects within a user_module call")));
 }
 
 /* From _PG_init. */
 void
 InstallStoreHooks(void)
 {
+	DefineCustomBoolVariable("user_module.in_call",
+							 "Whether a user_module call is running (set by the module only).",
+							 NULL,
+							 &in_module_call,
+							 false,
+							 PGC_INTERNAL,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_NO_RESET_ALL,
+							 NULL, NULL, NULL);
 	prev_object_access_hook = object_access_hook;
-	object_access_hook = refuse_restricted_temp_objects;
+	object_access_hook = refuse_temp_objects_in_calls;
 }
 
 /* The role the module's tables belong to. */
