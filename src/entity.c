@@ -264,9 +264,36 @@ build_query(StringInfo sql, const EntityTable *t, const char *what,
 	AppendWhereClause(sql, t, filters, with_deleted, params);
 }
 
-/* list_*(filters, skip, take, order_by, with_deleted) */
-SpiRows
-ListEntities(const EntityTable *t, FunctionCallInfo fcinfo)
+/*
+ * Rows a list reads at a time. A list of at most this many rows (take given
+ * and no larger: what applications send) runs in one statement; any other
+ * streams through a cursor, one batch at a time, into the tuplestore the
+ * function returns, which spills to disk beyond work_mem: a list of the
+ * whole table never holds more than a batch in memory besides.
+ */
+#define LIST_BATCH 1000
+
+typedef struct ListBatchArg
+{
+	const EntityTable *t;
+	FunctionCallInfo fcinfo;
+	ModuleCall *call;
+} ListBatchArg;
+
+static void
+return_list_batch(SpiRows rows, void *arg)
+{
+	ListBatchArg *a = (ListBatchArg *) arg;
+
+	a->t->return_rows(a->fcinfo, a->call, rows);
+}
+
+/*
+ * list_*(filters, skip, take, order_by, with_deleted): appends the rows to
+ * the set the function returns (it called InitMaterializedSRF).
+ */
+void
+ListEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call)
 {
 	QueryParams params = {0};
 	StringInfoData sql;
@@ -275,6 +302,8 @@ ListEntities(const EntityTable *t, FunctionCallInfo fcinfo)
 	int32		take = no_take ? 0 : PG_GETARG_INT32(2);
 	int			skip_param;
 	int			take_param;
+	SPIPlanPtr	plan;
+	ListBatchArg arg = {t, fcinfo, call};
 
 	if (skip < 0 || take < 0)
 		ereport(ERROR,
@@ -302,8 +331,13 @@ ListEntities(const EntityTable *t, FunctionCallInfo fcinfo)
 	take_param = AddQueryParam(&params, INT8OID, Int64GetDatum(take), no_take);
 	appendStringInfo(&sql, " OFFSET $%d LIMIT $%d", skip_param, take_param);
 
-	return RunPlan(PlanForQuery(sql.data, &params), params.values, params.nulls,
-				   true, SPI_OK_SELECT);
+	plan = PlanForQuery(sql.data, &params);
+	if (!no_take && take <= LIST_BATCH)
+		t->return_rows(fcinfo, call, RunPlan(plan, params.values, params.nulls,
+											 true, SPI_OK_SELECT));
+	else
+		RunPlanInBatches(plan, params.values, params.nulls, LIST_BATCH,
+						 return_list_batch, &arg);
 }
 
 /* count_*(filters, with_deleted) */

@@ -427,7 +427,7 @@ um_list_invites(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	BeginModuleCall(&call);
-	return_invite_rows(fcinfo, &call, ListEntities(&invite_table, fcinfo));
+	ListEntities(&invite_table, fcinfo, &call);
 	EndModuleCall(&call);
 	return (Datum) 0;
 }

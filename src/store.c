@@ -643,3 +643,70 @@ ReturnColumn(FunctionCallInfo fcinfo, SpiRows rows, int column)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
 	}
 }
+
+/* The query text for the context line of an error while fetching: see below. */
+static void
+cursor_error_context(void *arg)
+{
+	const char *query = (const char *) arg;
+	int			position = geterrposition();
+
+	if (position > 0)
+	{
+		errposition(0);
+		internalerrposition(position);
+		internalerrquery(query);
+	}
+	else
+		errcontext("SQL statement \"%s\"", query);
+}
+
+/*
+ * Runs a read-only plan through a cursor and hands its rows to each() at most
+ * batch at a time, so that no more than one batch is ever held: each batch's
+ * tuple table is freed before the next is fetched, and what each() allocates
+ * goes into a context reset after every batch. Errors raised while fetching
+ * get the context line SPI_execute_plan would give them ("SQL statement
+ * ..."); errors of each() get none, as after RunPlan. Same snapshot as
+ * RunPlan with read_only (the active one); on error, (sub)transaction abort
+ * drops the portal and the contexts.
+ */
+void
+RunPlanInBatches(SPIPlanPtr plan, Datum *values, const char *nulls, int batch,
+				 void (*each) (SpiRows rows, void *arg), void *arg)
+{
+	CachedPlanSource *source = linitial(SPI_plan_get_plan_sources(plan));
+	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "user_module batch",
+													ALLOCSET_DEFAULT_SIZES);
+	ErrorContextCallback callback;
+	Portal		portal;
+	SpiRows		rows;
+
+	portal = SPI_cursor_open(NULL, plan, values, nulls, true);
+	if (portal == NULL)
+		elog(ERROR, "SPI_cursor_open failed: %s", SPI_result_code_string(SPI_result));
+	callback.callback = cursor_error_context;
+	callback.arg = (void *) source->query_string;
+	do
+	{
+		MemoryContext old;
+
+		callback.previous = error_context_stack;
+		error_context_stack = &callback;
+		SPI_cursor_fetch(portal, true, batch);
+		error_context_stack = callback.previous;
+
+		rows.table = SPI_tuptable;
+		rows.count = SPI_processed;
+		if (rows.count > 0)
+		{
+			old = MemoryContextSwitchTo(batch_cxt);
+			each(rows, arg);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(batch_cxt);
+		}
+		SPI_freetuptable(rows.table);
+	} while (rows.count == (uint64) batch);	/* fewer: the cursor is done */
+	SPI_cursor_close(portal);
+	MemoryContextDelete(batch_cxt);
+}

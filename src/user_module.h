@@ -182,6 +182,8 @@ extern SPIPlanPtr KeptBatchPlan(SPIPlanPtr *slot, const char *sql, int nargs, co
 extern SPIPlanPtr PlanForQuery(const char *sql, const QueryParams *params);
 extern SpiRows RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls,
 					   bool read_only, int expected);
+extern void RunPlanInBatches(SPIPlanPtr plan, Datum *values, const char *nulls, int batch,
+							 void (*each) (SpiRows rows, void *arg), void *arg);
 extern Datum RowColumn(SpiRows rows, uint64 row, int column, bool *isnull);
 extern Datum RowsColumnArray(SpiRows rows, int column, Oid elemtype);
 extern TupleDesc ResultDesc(FunctionCallInfo fcinfo);
@@ -198,7 +200,7 @@ extern Datum FieldArray(FieldValue *rows, int n, int stride, int field, Oid elem
 extern void FieldParams(FieldValue *row, const int *fields, int nfields, Datum *values,
 						char *nulls);
 extern SpiRows FetchEntity(const EntityTable *t, text *id, bool with_deleted);
-extern SpiRows ListEntities(const EntityTable *t, FunctionCallInfo fcinfo);
+extern void ListEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call);
 extern int64 CountEntities(const EntityTable *t, FunctionCallInfo fcinfo);
 extern bool ApplyChanges(const EntityTable *t, text *id, FieldValue *changes,
 						 SpiRows *result, bool *changed);

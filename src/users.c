@@ -300,7 +300,7 @@ um_list_users(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	BeginModuleCall(&call);
-	ReturnRows(fcinfo, ListEntities(&user_table, fcinfo));
+	ListEntities(&user_table, fcinfo, &call);
 	EndModuleCall(&call);
 	return (Datum) 0;
 }

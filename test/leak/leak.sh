@@ -9,9 +9,10 @@
 # superuser: the session reads its own /proc/self/status with pg_read_file),
 # in a database of its own, user_module_leak (or $UM_LEAK_DB), dropped first
 # if it exists.
-# Prints one TAP line per function and writes ${UM_LEAK_OUT:-test/leak/out}/
-# leak.md (the table) and checkpoints.csv (every measurement). Exit status 0
-# only when every function stayed flat.
+# Prints one TAP line per function and per whole-table list (below), and
+# writes ${UM_LEAK_OUT:-test/leak/out}/leak.md (the tables) and
+# checkpoints.csv (every measurement). Exit status 0 only when every function
+# stayed flat and every list within its bound.
 #
 # How: test/leak/leak.sql has one procedure per function that makes calls
 # first .. first + calls - 1, mixing in the main error paths, and commits every
@@ -58,6 +59,20 @@
 #    may not.
 # At small counts (test/run's 10,000 calls) the bounds are a smoke test: they
 # still catch a leak of some hundred bytes a call.
+#
+# Then two lists of a whole table, by callers who may make them: list_users()
+# of LIST_ROWS users (1,000,000 when CALLS is 1,000,000 or more, 200,000
+# otherwise) as a member of user_module_reader, and list_invites() of a
+# quarter as many invites as a member of user_module_admin (tokens re-derived
+# for every row). Each runs in a fresh session while a second session samples
+# its RssAnon every 5 ms from /proc/<pid>/status: the peak over the session's
+# own idle RssAnon just before the call may be at most UM_LEAK_MAX_LIST_PEAK
+# bytes (32 MB). RssAnon leaves out shared buffers, which a scan touches up to
+# shared_buffers, and the tuplestore's temporary file; work_mem is set to its
+# default of 4 MB, which bounds the tuplestore's memory. Streamed, a list holds
+# a batch of 1,000 rows besides, whatever the table (about +5 MB for users,
+# +8 MB for invites); materialised whole, the old lists took +278 MB for
+# 1,000,000 users and +56 MB for 200,000, and +583 MB for 300,000 invites.
 set -euo pipefail
 
 CALLS=${1:-1000000}
@@ -75,8 +90,15 @@ fi
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=${UM_LEAK_OUT:-$HERE/out}
 mkdir -p "$OUT"
+if [ "$CALLS" -ge 1000000 ]; then
+	LIST_ROWS=${UM_LEAK_LIST_ROWS:-1000000}
+else
+	LIST_ROWS=${UM_LEAK_LIST_ROWS:-200000}
+fi
+MAX_LIST_PEAK=${UM_LEAK_MAX_LIST_PEAK:-33554432}
 DB=${UM_LEAK_DB:-user_module_leak}
-# Only these functions, if set (a space-separated list), to run one again.
+# Only these functions, if set (a space-separated list), to run one again
+# (list_users_all, list_invites_all: the lists of a whole table).
 # When create_user or create_invite is left out, its pool is made in bulk
 # instead (restore_* need their soft_delete_* listed too).
 ONLY=${UM_LEAK_ONLY:-}
@@ -112,7 +134,7 @@ fmt_bytes() {	# signed, in B / kB / MB
 	else echo "$sign$b B"; fi
 }
 
-NFUNCTIONS=29	# control and the 28 functions of the contract
+NCHECKS=31	# control, the 28 functions of the contract, the two whole-table lists
 {
 	echo "# Leak check: $CALLS calls per function, one session each"
 	echo
@@ -124,7 +146,7 @@ NFUNCTIONS=29	# control and the 28 functions of the contract
 	echo "| function | calls | time (s) | calls/s | contexts after warm-up | contexts last | growth | RssAnon after warm-up | RssAnon half-way | RssAnon last | growth, 2nd half | growth after warm-up | |"
 	echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
 } >"$OUT/leak.md"
-echo "1..$NFUNCTIONS"
+echo "1..$NCHECKS"
 
 n=0
 failures=0
@@ -279,8 +301,103 @@ setup "SELECT user_module.add_subscriber(h::regprocedure)
 run list_subscribers
 setup "TRUNCATE user_module.subscriber"
 
+# A list of a whole table: peak memory while it runs (see the top).
+{
+	echo
+	echo "## A list of a whole table: peak memory"
+	echo
+	echo "RssAnon sampled every 5 ms while the call ran, over the session's idle RssAnon just before"
+	echo "it; at most $(fmt_bytes "$MAX_LIST_PEAK"). work_mem 4 MB."
+	echo
+	echo "| call | caller | rows | time (s) | idle RssAnon | peak RssAnon | growth | samples | |"
+	echo "|---|---|--:|--:|--:|--:|--:|--:|---|"
+} >>"$OUT/leak.md"
+
+# Lists all rows of user_module.<fn> as role, in a fresh session that a
+# second session watches (leak.sample_peak, leak.watched).
+list_peak() {
+	local fn=$1 role=$2 app="um_leak_peak_$1" sampler
+	psql_q -c "CALL leak.sample_peak('$fn', '$app')" >/dev/null 2>"$OUT/$fn.peak.err" &
+	sampler=$!
+	if ! PGAPPNAME=$app psql_q -o /dev/null -v fn="$fn" -v role="$role" 2>"$OUT/$fn.err" <<'SQL'
+SET work_mem = '4MB';
+CALL leak.watched(:'fn');
+SELECT pg_catalog.clock_timestamp() AS t0 \gset
+SET ROLE :role;
+SELECT count(*) AS n FROM user_module.:fn() \gset
+RESET ROLE;
+UPDATE leak.list_peak SET rows = :n,
+	seconds = round(extract(epoch FROM pg_catalog.clock_timestamp() - :'t0'::timestamptz)::numeric, 2)
+WHERE fn = :'fn';
+SQL
+	then
+		sed 's/^/#   /' "$OUT/$fn.err"
+	fi
+	wait "$sampler" || sed 's/^/#   /' "$OUT/$fn.peak.err"
+}
+
+report_peak() {
+	local fn=$1 role=$2 rows=$3 row r secs idle peak samples growth verdict
+	row=$(psql_q -AtF' ' -c "SELECT rows, seconds, idle, peak, samples FROM leak.list_peak
+		WHERE fn = '$fn' AND rows IS NOT NULL AND idle IS NOT NULL AND peak IS NOT NULL")
+	if [ -z "$row" ]; then
+		echo "not ok $n - $fn(), whole table: the run failed (see $OUT/$fn.err)"
+		echo "| $fn() | $role | | | | | | | **run failed** |" >>"$OUT/leak.md"
+		failures=$((failures + 1))
+		return
+	fi
+	read -r r secs idle peak samples <<<"$row"
+	growth=$((peak - idle))
+	verdict=ok
+	if [ "$r" -ne "$rows" ] || [ "$growth" -gt "$MAX_LIST_PEAK" ]; then
+		verdict="not ok"
+		failures=$((failures + 1))
+	fi
+	echo "$verdict $n - $fn(), whole table: $r rows (of $rows) as $role in $secs s, peak RssAnon $(fmt_bytes "$growth") over idle ($samples samples)"
+	echo "| $fn() | $role | $r | $secs | $idle | $peak | $(fmt_bytes "$growth") | $samples | ${verdict/not ok/**TOO MUCH**} |" >>"$OUT/leak.md"
+}
+
+list_check() {
+	local fn=$1 role=$2 rows=$3
+	n=$((n + 1))
+	if ! wanted "${fn}_all"; then
+		echo "ok $n - $fn(), whole table # SKIP not in UM_LEAK_ONLY"
+		return 0
+	fi
+	log "$fn(): $rows rows as $role"
+	list_peak "$fn" "$role"
+	report_peak "$fn" "$role" "$rows"
+}
+
+setup "TRUNCATE user_module.\"user\", user_module.invite, user_module.event"
+setup "DO \$\$ BEGIN
+	CREATE ROLE um_leak_reader NOLOGIN IN ROLE user_module_reader;
+EXCEPTION WHEN duplicate_object THEN NULL; END \$\$"
+setup "DO \$\$ BEGIN
+	CREATE ROLE um_leak_admin NOLOGIN IN ROLE user_module_admin;
+EXCEPTION WHEN duplicate_object THEN NULL; END \$\$"
+if wanted list_users_all; then
+	log "list_users(): creating $LIST_ROWS users"
+	setup "SELECT count(*) FROM generate_series(0, ($LIST_ROWS - 1) / 10000) b,
+		LATERAL user_module.create_users((SELECT jsonb_agg(jsonb_build_object('email', 'l' || g || '@leak.example',
+			'first_name', 'First' || g, 'last_name', 'Last' || g % 100))
+			FROM generate_series(b * 10000 + 1, least(b * 10000 + 10000, $LIST_ROWS)) g))"
+	fresh
+fi
+list_check list_users um_leak_reader "$LIST_ROWS"
+if wanted list_invites_all; then
+	log "list_invites(): creating $((LIST_ROWS / 4)) invites"
+	setup "SELECT count(*) FROM generate_series(0, ($LIST_ROWS / 4 - 1) / 10000) b,
+		LATERAL user_module.create_invites((SELECT jsonb_agg(jsonb_build_object('email', 'li' || g || '@leak.example'))
+			FROM generate_series(b * 10000 + 1, least(b * 10000 + 10000, $LIST_ROWS / 4)) g))"
+	fresh
+fi
+list_check list_invites um_leak_admin $((LIST_ROWS / 4))
+setup "TRUNCATE user_module.\"user\", user_module.invite, user_module.event"
+setup "DROP ROLE um_leak_reader, um_leak_admin"
+
 # Every checkpoint, for a closer look.
 psql_q -c "\\copy (SELECT fn, calls, at, contexts, rss_anon FROM leak.checkpoint ORDER BY fn, calls) TO '$OUT/checkpoints.csv' CSV HEADER"
 log "table: $OUT/leak.md, every checkpoint: $OUT/checkpoints.csv"
-[ "$n" -eq "$NFUNCTIONS" ] || { echo "# ran $n functions, planned $NFUNCTIONS"; exit 1; }
+[ "$n" -eq "$NCHECKS" ] || { echo "# ran $n checks, planned $NCHECKS"; exit 1; }
 [ "$failures" -eq 0 ]

@@ -756,4 +756,68 @@ BEGIN
 		END IF;
 		IF i % 10000 = 0 THEN COMMIT; END IF;
 	END LOOP;
+
+-- A list of the whole table: peak memory (leak.sh's list_peak)
+------------------------------------------------------------------------------
+
+-- One row per list measured: rows listed, the listing session's RssAnon just
+-- before the call (idle) and the highest RssAnon another session sampled
+-- while it ran, every 5 ms (peak), and how many samples that took.
+CREATE TABLE leak.list_peak (
+	fn       text PRIMARY KEY,
+	pid      int NOT NULL,
+	rows     bigint,
+	seconds  numeric,
+	idle     bigint,
+	peak     bigint,
+	samples  int
+);
+
+-- The RssAnon of a backend of this server, NULL once it has exited.
+CREATE FUNCTION leak.rss_anon_of(pid int) RETURNS bigint
+LANGUAGE sql AS $$
+	SELECT (pg_catalog.regexp_match(pg_catalog.pg_read_file('/proc/' || pid || '/status', 0, 65536, true),
+		'RssAnon:\s+(\d+) kB'))[1]::bigint * 1024
+$$;
+
+-- The sampler: waits (at most 60 s) for the session whose application_name
+-- is app, commits a row for fn that tells the session it is being watched,
+-- then samples its RssAnon until it exits and records the highest.
+CREATE PROCEDURE leak.sample_peak(fn text, app text) LANGUAGE plpgsql AS $$
+DECLARE target int; v bigint; top bigint := 0; n int := 0;
+BEGIN
+	FOR i IN 1 .. 6000 LOOP
+		PERFORM pg_catalog.pg_stat_clear_snapshot();
+		SELECT a.pid INTO target FROM pg_catalog.pg_stat_activity a WHERE a.application_name = app;
+		EXIT WHEN target IS NOT NULL;
+		PERFORM pg_catalog.pg_sleep(0.01);
+	END LOOP;
+	IF target IS NULL THEN
+		RAISE EXCEPTION 'no session named % appeared', app;
+	END IF;
+	INSERT INTO leak.list_peak (fn, pid) VALUES (fn, target);
+	COMMIT;
+	LOOP
+		v := leak.rss_anon_of(target);
+		EXIT WHEN v IS NULL;
+		top := greatest(top, v);
+		n := n + 1;
+		PERFORM pg_catalog.pg_sleep(0.005);
+	END LOOP;
+	UPDATE leak.list_peak p SET peak = top, samples = n WHERE p.fn = sample_peak.fn;
+END $$;
+
+-- The listing session, before its call: waits until the sampler watches it,
+-- then records its own RssAnon as idle.
+CREATE PROCEDURE leak.watched(fn text) LANGUAGE plpgsql AS $$
+BEGIN
+	FOR i IN 1 .. 6000 LOOP
+		EXIT WHEN EXISTS (SELECT FROM leak.list_peak p WHERE p.fn = watched.fn);
+		PERFORM pg_catalog.pg_sleep(0.01);
+	END LOOP;
+	UPDATE leak.list_peak p SET idle = leak.rss_anon_of(pg_catalog.pg_backend_pid())
+	WHERE p.fn = watched.fn AND p.pid = pg_catalog.pg_backend_pid();
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'the sampler of % did not start', fn;
+	END IF;
 END $$;
