@@ -10,7 +10,7 @@ PG_CPPFLAGS  = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter
 REGRESS      = setup users users_errors metadata filters events privileges search_path robustness \
                invites tokens secret workflows app_triggers subscribers threats upgrade
 ISOLATION    = email_race restore_race claim_race notify \
-               accept_race refresh_race invite_email_race
+               accept_race refresh_race invite_email_race invite_user_race
 ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso --use-existing
 # The specs share one database, where the extension is installed as a user
 # installs it (test/install.sql): pg_regress's --load-extension would put

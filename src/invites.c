@@ -103,8 +103,7 @@ static const EntityTable invite_table = {
 	.plans = &invite_plans,
 };
 
-static SPIPlanPtr user_email_taken_plan = NULL;
-static SPIPlanPtr restore_email_taken_plan = NULL;
+static SPIPlanPtr restorable_emails_plan = NULL;
 static SPIPlanPtr insert_invites_plan = NULL;
 static SPIPlanPtr insert_invite_plan = NULL;
 static SPIPlanPtr refresh_plan = NULL;
@@ -262,36 +261,24 @@ email_of_a_user(int64 element)
 			 element >= 0 ? errcontext("element " INT64_FORMAT " of invites", element) : 0));
 }
 
-/* 23505 if a live user has the email of one of the invites. */
+/* lower() under the database collation, as the index on users lowers emails */
+static text *
+lowered(Datum email)
+{
+	return DatumGetTextPP(DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID, email));
+}
+
+/*
+ * 23505 if a live user has the email of one of the invites, naming the first
+ * such element. Users being created concurrently are waited for
+ * (LiveUserHasEmail).
+ */
 static void
 reject_emails_of_users(FieldValue *rows, int n)
 {
-	static const Oid types[] = {TEXTARRAYOID};
-	Datum	   *lowered = palloc(sizeof(Datum) * n);
-	Datum		values[1];
-	SpiRows		found;
-	text	   *taken;
-	bool		isnull;
-
-	/* lower() under the database collation, as the index on users does it */
 	for (int i = 0; i < n; i++)
-		lowered[i] = DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID, rows[i * IF_COUNT + IF_EMAIL].value);
-	values[0] = PointerGetDatum(construct_array(lowered, n, TEXTOID, -1, false, TYPALIGN_INT));
-	found = RunPlan(KeptPlan(&user_email_taken_plan,
-							 "SELECT pg_catalog.lower(email) FROM user_module.\"user\" "
-							 "WHERE pg_catalog.lower(email) OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) "
-							 "AND deleted_at IS NULL LIMIT 1",
-							 1, types),
-					values, NULL, true, SPI_OK_SELECT);
-	if (found.count == 0)
-		return;
-	if (n == 1)
-		email_of_a_user(-1);
-	/* which element: the first whose lowered email is the one found */
-	taken = DatumGetTextPP(RowColumn(found, 0, 1, &isnull));
-	for (int i = 0; i < n; i++)
-		if (TextsEqual(taken, DatumGetTextPP(lowered[i])))
-			email_of_a_user(i);
+		if (LiveUserHasEmail(lowered(rows[i * IF_COUNT + IF_EMAIL].value)))
+			email_of_a_user(n == 1 ? -1 : i);
 }
 
 /*
@@ -509,20 +496,24 @@ um_restore_invites(PG_FUNCTION_ARGS)
 	static const Oid types[] = {TEXTARRAYOID};
 	Datum		values[1];
 	ModuleCall	call;
+	SpiRows		emails;
 
 	RequireArgument(fcinfo, 0, "ids");
 	values[0] = PG_GETARG_DATUM(0);
 	BeginModuleCall(&call);
-	if (RunPlan(KeptPlan(&restore_email_taken_plan,
-						 "SELECT FROM user_module.invite i "
-						 "WHERE i.id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) "
-						 "AND i.deleted_at IS NOT NULL AND NOT i.accepted "
-						 "AND EXISTS (SELECT FROM user_module.\"user\" u "
-						 "WHERE pg_catalog.lower(u.email) OPERATOR(pg_catalog.=) pg_catalog.lower(i.email) "
-						 "AND u.deleted_at IS NULL) LIMIT 1",
-						 1, types),
-				values, NULL, true, SPI_OK_SELECT).count > 0)
-		email_of_a_user(-1);
+	emails = RunPlan(KeptPlan(&restorable_emails_plan,
+							  "SELECT email FROM user_module.invite "
+							  "WHERE id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) "
+							  "AND deleted_at IS NOT NULL AND NOT accepted",
+							  1, types),
+					 values, NULL, true, SPI_OK_SELECT);
+	for (uint64 i = 0; i < emails.count; i++)
+	{
+		bool		isnull;
+
+		if (LiveUserHasEmail(lowered(RowColumn(emails, i, 1, &isnull))))
+			email_of_a_user(-1);
+	}
 	EndModuleCall(&call);
 
 	RestoreEntities(&invite_table, fcinfo);

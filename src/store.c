@@ -21,6 +21,7 @@
 #include "catalog/objectaccess.h"
 #include "catalog/objectaddress.h"
 #include "catalog/dependency.h"
+#include "catalog/index.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_auth_members.h"
 #include "catalog/pg_class.h"
@@ -236,6 +237,25 @@ ModuleRelation(CachedOid *slot, const char *name)
 	if (slot->generation != catalog_generation)
 	{
 		slot->oid = member_relation(name);
+		slot->generation = catalog_generation;
+	}
+	return slot->oid;
+}
+
+/* The OID of user_module.<name>, an index of the module's table "table". */
+Oid
+ModuleIndex(CachedOid *slot, Oid table, const char *name)
+{
+	(void) module_facts();
+	if (slot->generation != catalog_generation)
+	{
+		Oid			relid = get_relname_relid(name, facts.namespace);
+
+		if (!OidIsValid(relid) || get_rel_relkind(relid) != RELKIND_INDEX ||
+			IndexGetRelation(relid, false) != table)
+			not_installed_right(psprintf("index user_module.%s is missing", name), NULL,
+								"Drop and create the extension user_module again.");
+		slot->oid = relid;
 		slot->generation = catalog_generation;
 	}
 	return slot->oid;

@@ -172,6 +172,7 @@ extern void AppendOrderBy(StringInfo sql, const EntityTable *table, const char *
 /* ---- store.c: SPI, kept plans, running as the tables' owner ---- */
 
 extern Oid	ModuleRelation(CachedOid *slot, const char *name);
+extern Oid	ModuleIndex(CachedOid *slot, Oid table, const char *name);
 extern Oid	ModuleOwner(void);
 extern void BeginModuleCall(ModuleCall *call);
 extern void EndModuleCall(ModuleCall *call);
@@ -216,6 +217,7 @@ extern void RequireArgument(FunctionCallInfo fcinfo, int argno, const char *name
 extern char *ClippedText(text *t);
 
 /* ---- users.c: the user-creation path, also taken by accept_invite ---- */
+extern bool LiveUserHasEmail(text *lowered_email);
 extern SpiRows CreateUser(text *email, text *first_name, text *last_name,
 						  text *avatar_url, Jsonb *metadata, text *id);
 

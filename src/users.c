@@ -10,10 +10,18 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
+#include "utils/snapmgr.h"
 
 #include "user_module.h"
 
@@ -201,6 +209,57 @@ create_users_rows(FieldValue *rows, int n)
 
 	EmitEvents("user.created", RowsColumnArray(created, UCOL_ID, TEXTOID));
 	return created;
+}
+
+/*
+ * Whether a live user has this email, lowered as the index user_email_unique
+ * lowers it. Users that a transaction still in progress is creating, changing
+ * or soft-deleting are waited for, as a unique index waits for a conflicting
+ * insert: so an invite checked against the users while create_user runs for
+ * the same email (in any case) waits for that transaction and sees its
+ * outcome, instead of missing the user it has not committed yet. The index is
+ * read with a dirty snapshot, as PostgreSQL checks exclusion constraints
+ * (execIndexing.c). Inside a ModuleCall.
+ */
+bool
+LiveUserHasEmail(text *lowered_email)
+{
+	static CachedOid email_index;
+	Relation	rel = table_open(ModuleRelation(&user_table.plans->table, user_table.name),
+								 AccessShareLock);
+	Relation	index = index_open(ModuleIndex(&email_index, RelationGetRelid(rel), "user_email_unique"),
+								   AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	bool		found;
+
+	for (;;)
+	{
+		SnapshotData dirty;
+		ScanKeyData key;
+		IndexScanDesc scan;
+		TransactionId wait = InvalidTransactionId;
+		ItemPointerData tid;
+
+		InitDirtySnapshot(dirty);
+		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[0], F_TEXTEQ, PointerGetDatum(lowered_email));
+		scan = index_beginscan(rel, index, &dirty, 1, 0);
+		index_rescan(scan, &key, 1, NULL, 0);
+		found = index_getnext_slot(scan, ForwardScanDirection, slot);
+		if (found)
+		{
+			wait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+			tid = slot->tts_tid;
+		}
+		index_endscan(scan);
+		if (!TransactionIdIsValid(wait))
+			break;
+		XactLockTableWait(wait, rel, &tid, XLTW_None);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	return found;
 }
 
 /* ---------------------------------------------------------------- SQL API */
