@@ -38,6 +38,18 @@ BEGIN
 			      HINT = 'Drop or rename that schema, or give it to a superuser (ALTER SCHEMA user_module OWNER TO ...).';
 	END IF;
 
+	-- pg_trgm is a trusted extension: a role with CREATE on the database may
+	-- have installed it first, and its owner could drop it with CASCADE
+	SELECT e.extowner::regrole::name INTO owner_name
+	  FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_roles o ON o.oid OPERATOR(pg_catalog.=) e.extowner
+	 WHERE e.extname OPERATOR(pg_catalog.=) 'pg_trgm' AND NOT o.rolsuper;
+	IF FOUND THEN
+		RAISE EXCEPTION 'pg_trgm was installed by role %, which is not a superuser', owner_name
+			USING ERRCODE = '55000',
+			      DETAIL = 'The owner of pg_trgm could drop it with CASCADE, and with it user_module and all its data.',
+			      HINT = 'Drop pg_trgm and install it again as a superuser, into a schema only a superuser owns.';
+	END IF;
+
 	SELECT n.nspname INTO trgm_schema
 	  FROM pg_catalog.pg_extension e
 	  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
@@ -56,26 +68,36 @@ BEGIN
 		       EXISTS (SELECT FROM pg_catalog.pg_auth_members m
 		                WHERE m.roleid OPERATOR(pg_catalog.=) a.oid) AS has_members,
 		       EXISTS (SELECT FROM pg_catalog.pg_auth_members m
-		                WHERE m.member OPERATOR(pg_catalog.=) a.oid) AS is_member
+		                WHERE m.member OPERATOR(pg_catalog.=) a.oid) AS is_member,
+		       EXISTS (SELECT FROM pg_catalog.pg_shdepend d
+		                WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass
+		                  AND d.refobjid OPERATOR(pg_catalog.=) a.oid AND d.deptype OPERATOR(pg_catalog.=) 'o'
+		                  AND d.dbid OPERATOR(pg_catalog.=) ANY (ARRAY[0, (SELECT oid FROM pg_catalog.pg_database
+		                                      WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())])
+		                  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend x
+		                                   WHERE x.classid OPERATOR(pg_catalog.=) d.classid
+		                                     AND x.objid OPERATOR(pg_catalog.=) d.objid
+		                                     AND x.deptype OPERATOR(pg_catalog.=) 'e')) AS owns_objects
 		  FROM pg_catalog.pg_roles a
 		 WHERE rolname OPERATOR(pg_catalog.=) ANY (ARRAY['user_module_owner', 'user_module_admin',
 		                                                 'user_module_reader', 'user_module_invitee'])
 	LOOP
-		IF r.rolcanlogin OR r.rolsuper THEN
+		IF r.rolcanlogin OR r.rolsuper OR r.rolpowers OR r.is_member THEN
 			RAISE EXCEPTION 'role % already exists and %', r.rolname,
-				CASE WHEN r.rolsuper THEN 'is a superuser' ELSE 'can log in' END
-				USING ERRCODE = '55000',
-				      DETAIL = 'The module''s roles are group roles: NOLOGIN and NOSUPERUSER.',
-				      HINT = 'Roles are cluster-wide. Drop the role or make it NOLOGIN NOSUPERUSER, then try again.';
-		END IF;
-		IF r.rolname OPERATOR(pg_catalog.=) 'user_module_owner' AND (r.rolpowers OR r.has_members OR r.is_member) THEN
-			RAISE EXCEPTION 'role user_module_owner already exists and %',
-				CASE WHEN r.has_members THEN 'has members'
+				CASE WHEN r.rolsuper THEN 'is a superuser'
+				     WHEN r.rolcanlogin THEN 'can log in'
 				     WHEN r.is_member THEN 'is a member of other roles'
 				     ELSE 'has CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS' END
 				USING ERRCODE = '55000',
-				      DETAIL = 'The module''s tables belong to user_module_owner: whoever has its privileges has all the data.',
-				      HINT = 'Roles are cluster-wide. Drop the role, or revoke its memberships and attributes, then try again.';
+				      DETAIL = 'The module''s roles are bare group roles: NOLOGIN, without attributes, members of no role.',
+				      HINT = 'Roles are cluster-wide. Drop the role, or take its attributes and memberships away, then try again.';
+		END IF;
+		IF r.rolname OPERATOR(pg_catalog.=) 'user_module_owner' AND (r.has_members OR r.owns_objects) THEN
+			RAISE EXCEPTION 'role user_module_owner already exists and %',
+				CASE WHEN r.has_members THEN 'has members' ELSE 'owns objects in this database' END
+				USING ERRCODE = '55000',
+				      DETAIL = 'The module''s tables belong to user_module_owner: whoever has its privileges, or a function it owns, has all the data.',
+				      HINT = 'Roles are cluster-wide. Revoke its memberships, or drop what it owns, then try again.';
 		END IF;
 	END LOOP;
 END
@@ -233,11 +255,15 @@ REVOKE ALL ON SEQUENCE user_module.event_id_seq FROM PUBLIC;
  * Subscribers: functions called with each event they subscribe to, in the
  * call that wrote it (src/subscribers.c). The handler is kept as the text of
  * its signature, not as an OID or regprocedure: a dump restores it by name,
- * and pg_upgrade refuses tables with regprocedure columns.
+ * and pg_upgrade refuses tables with regprocedure columns. owner is the role
+ * that owned the function when it was registered, the role it runs as: a
+ * function that has changed hands since (REASSIGN OWNED, or dropped and made
+ * again by someone else) is not called.
  */
 CREATE TABLE user_module.subscriber (
 	handler     text COLLATE "C" NOT NULL,
 	events      text[],
+	owner       name NOT NULL,
 	created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT subscriber_pkey PRIMARY KEY (handler)
 );

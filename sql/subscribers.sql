@@ -233,9 +233,15 @@ SET ROLE regress_admin;
 SELECT public.expect_error($$SELECT user_module.add_subscriber('app.superuser_handler(user_module.event)')$$, '42501');
 SELECT public.expect_error($$SELECT user_module.add_subscriber('app.hostile_handler(user_module.event)')$$, '42501');
 RESET ROLE;
--- not even a superuser may make a subscriber run as the tables' owner
+-- nor a function in a temporary schema
+SET ROLE regress_admin;
+CREATE FUNCTION pg_temp.fleeting(event user_module.event) RETURNS void LANGUAGE sql AS '';
+SELECT left(public.expect_error($$SELECT user_module.add_subscriber('pg_temp.fleeting(user_module.event)')$$, '22023'), 5) AS sqlstate;
+RESET ROLE;
+-- nor run as the tables' owner: a function of that role stops the module
 ALTER FUNCTION app.superuser_handler(user_module.event) OWNER TO user_module_owner;
-SELECT public.expect_error($$SELECT user_module.add_subscriber('app.superuser_handler(user_module.event)')$$, '42501');
+SELECT public.expect_error($$SELECT user_module.add_subscriber('app.superuser_handler(user_module.event)')$$, '55000');
+DROP FUNCTION app.superuser_handler(user_module.event);
 -- readers, invitees and others may not register, list or remove
 SET ROLE regress_reader;
 SELECT public.expect_error($$SELECT user_module.add_subscriber('app.queue_invite_mail(user_module.event)')$$, '42501');
@@ -244,6 +250,24 @@ SELECT public.expect_error($$SELECT user_module.remove_subscriber('app.queue_inv
 RESET ROLE;
 SET ROLE regress_nobody;
 SELECT public.expect_error($$SELECT user_module.list_subscribers()$$, '42501');
+RESET ROLE;
+
+------------------------------------------------------------------------------
+-- A handler that changed hands is not called: it would run as its new owner
+------------------------------------------------------------------------------
+
+-- REASSIGN OWNED, the usual way to retire a role, gives the function to the
+-- superuser; code the admin can still steer must not then run as superuser
+SET ROLE regress_admin;
+CREATE FUNCTION app.steerable(event user_module.event) RETURNS void LANGUAGE plpgsql
+AS $$ BEGIN RAISE NOTICE 'steerable ran as %', current_user; END $$;
+SELECT handler, owner FROM user_module.add_subscriber('app.steerable(user_module.event)', '{user.created}');
+SELECT id FROM user_module.create_user('steer1@sub.test', id => 'sub-s1');
+RESET ROLE;
+ALTER FUNCTION app.steerable(user_module.event) OWNER TO postgres;
+SELECT public.expect_error($$SELECT user_module.create_user('steer2@sub.test', id => 'sub-s2')$$, '55000');
+SET ROLE regress_admin;
+SELECT user_module.remove_subscriber('app.steerable(user_module.event)') AS removed;
 RESET ROLE;
 
 ------------------------------------------------------------------------------

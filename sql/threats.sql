@@ -82,6 +82,27 @@ CREATE TRIGGER meddle AFTER UPDATE ON user_module."user" FOR EACH ROW EXECUTE FU
 SELECT id FROM user_module.update_user('threat-u2', '{"first_name":"B"}');
 SELECT current_setting('search_path') AS callers_search_path;
 DROP TRIGGER meddle ON user_module."user";
+-- The caller's temporary tables come first where a search_path does not list
+-- pg_temp: an invitee's temporary audit_log, with a trigger of its own, would
+-- have the DBA's trigger run the invitee's code as user_module_owner. Inside a
+-- call no statement may touch a temporary table: the accept fails instead.
+SELECT id, token AS threat_token FROM user_module.create_invite('taker@threats.test', id => 'threat-i1') \gset
+SET ROLE regress_invitee;
+CREATE TEMP TABLE audit_log (op text, user_id text, ran_as text, is_superuser boolean, search_path text);
+CREATE TEMP TABLE loot (email text, ran_as text);
+GRANT INSERT ON audit_log, loot TO user_module_owner;
+CREATE FUNCTION pg_temp.steal() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO pg_temp.loot SELECT email, current_user FROM user_module."user";
+	RETURN NULL;
+END $$;
+CREATE TRIGGER steal AFTER INSERT ON pg_temp.audit_log FOR EACH ROW EXECUTE FUNCTION pg_temp.steal();
+SELECT public.expect_error(format('SELECT user_module.accept_invite(%L)', :'threat_token'), '42501');
+SELECT count(*) AS stolen FROM pg_temp.loot;
+DROP TABLE pg_temp.audit_log, pg_temp.loot;
+DROP FUNCTION pg_temp.steal();
+RESET ROLE;
+SELECT count(*) AS accepted FROM user_module.list_users('{"email":"taker@threats.test"}');
 DROP TRIGGER audit_user ON user_module."user";
 DROP FUNCTION public.meddle(), public.audit_user();
 REVOKE ALL ON public.audit_log FROM user_module_owner;
@@ -163,14 +184,41 @@ ALTER ROLE user_module_reader SUPERUSER;
 CREATE EXTENSION user_module;
 \echo :LAST_ERROR_SQLSTATE
 ALTER ROLE user_module_reader NOSUPERUSER;
+GRANT pg_read_all_data TO user_module_reader;
+CREATE EXTENSION user_module;
+\echo :LAST_ERROR_SQLSTATE
+REVOKE pg_read_all_data FROM user_module_reader;
 GRANT user_module_owner TO regress_hostile;
 CREATE EXTENSION user_module;
 \echo :LAST_ERROR_SQLSTATE
+REVOKE user_module_owner FROM regress_hostile;
+CREATE FUNCTION public.owners_door() RETURNS bigint LANGUAGE sql SECURITY DEFINER AS $$ SELECT 1::bigint $$;
+ALTER FUNCTION public.owners_door() OWNER TO user_module_owner;
+CREATE EXTENSION user_module;
+\echo :LAST_ERROR_SQLSTATE
+DROP FUNCTION public.owners_door();
+-- pg_trgm installed by a role with CREATE on the database (it is a trusted
+-- extension), even into a superuser's schema: its owner could drop it
+DROP EXTENSION pg_trgm;
+GRANT CREATE ON DATABASE regress_owned TO regress_hostile;
+SET ROLE regress_hostile;
+CREATE EXTENSION pg_trgm SCHEMA extensions;
+RESET ROLE;
+CREATE EXTENSION user_module;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS installed FROM pg_extension WHERE extname = 'user_module';
 \set VERBOSITY terse
--- and an installation that exists stops working, rather than let the member in
+-- and an installation that exists stops working, rather than let the member
+-- in, or a function the owner role owns
 \c :regress_db
+GRANT user_module_owner TO regress_hostile;
 SELECT public.expect_error($$SELECT user_module.count_users()$$, '55000');
 REVOKE user_module_owner FROM regress_hostile;
+CREATE FUNCTION public.owners_door() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+	AS $$ SELECT count(*) FROM user_module."user" $$;
+ALTER FUNCTION public.owners_door() OWNER TO user_module_owner;
+SELECT public.expect_error($$SELECT user_module.count_users()$$, '55000');
+DROP FUNCTION public.owners_door();
 ALTER ROLE user_module_owner SUPERUSER;
 SELECT public.expect_error($$SELECT user_module.count_users()$$, '55000');
 ALTER ROLE user_module_owner NOSUPERUSER;

@@ -27,6 +27,8 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_shdepend.h"
+#include "executor/executor.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
@@ -81,8 +83,9 @@ static const UniqueMessage unique_messages[] = {
  * What every call needs to know about the installed extension: its OID, its
  * schema, the role its tables belong to. Found through pg_extension and the
  * extension's membership records, never by a name another role could take,
- * and kept until the catalogs change (pg_class, pg_namespace, the roles and
- * their memberships), e.g. by DROP and CREATE EXTENSION in the same session.
+ * and kept until the catalogs change (pg_class, pg_namespace, pg_proc, the
+ * roles and their memberships), e.g. by DROP and CREATE EXTENSION in the same
+ * session.
  */
 typedef struct ModuleFacts
 {
@@ -118,6 +121,7 @@ register_callbacks(void)
 	CacheRegisterSyscacheCallback(NAMESPACEOID, forget_catalog_facts, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, forget_catalog_facts, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, forget_catalog_facts, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, forget_catalog_facts, (Datum) 0);
 	registered = true;
 }
 
@@ -145,9 +149,44 @@ member_relation(const char *name)
 }
 
 /*
+ * Whether "owner" owns anything in this database that is not a member of the
+ * extension, or any shared object: a SECURITY DEFINER function it owned would
+ * give its caller the tables, with no membership to show for it.
+ */
+static bool
+owns_other_objects(Oid owner)
+{
+	Relation	rel = table_open(SharedDependRelationId, AccessShareLock);
+	ScanKeyData keys[2];
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	ScanKeyInit(&keys[0], Anum_pg_shdepend_refclassid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(AuthIdRelationId));
+	ScanKeyInit(&keys[1], Anum_pg_shdepend_refobjid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(owner));
+	scan = systable_beginscan(rel, SharedDependReferenceIndexId, true, NULL, 2, keys);
+	while (!found && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_shdepend dep = (Form_pg_shdepend) GETSTRUCT(tuple);
+
+		if (dep->deptype != SHARED_DEPENDENCY_OWNER)
+			continue;
+		found = dep->dbid == InvalidOid ||
+			(dep->dbid == MyDatabaseId &&
+			 getExtensionOfObject(dep->classid, dep->objid) != facts.extension);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
  * The role the tables belong to must be the bare role the install script
- * checked: not a superuser, not able to log in, and nobody's to become.
- * Checked again here, since a superuser could change it later.
+ * checked: not a superuser, not able to log in, nobody's to become, and owner
+ * of nothing else here. Checked again whenever the roles or the catalogs
+ * change, since a superuser or a CREATEROLE role could change it later.
  */
 static void
 check_owner(Oid owner)
@@ -169,10 +208,12 @@ check_owner(Oid owner)
 		bare = (members->n_members == 0);
 		ReleaseSysCacheList(members);
 	}
+	if (bare)
+		bare = !owns_other_objects(owner);
 	if (!bare)
 		not_installed_right("the tables of user_module belong to a role that others can act as",
-							"The tables must belong to user_module_owner, which is NOLOGIN, not a superuser, and has no members.",
-							"Revoke the memberships of user_module_owner and make it NOLOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS.");
+							"The tables must belong to user_module_owner, which is NOLOGIN, not a superuser, has no members and owns nothing else.",
+							"Revoke the memberships of user_module_owner, drop what else it owns, and make it NOLOGIN NOSUPERUSER NOCREATEROLE NOBYPASSRLS.");
 }
 
 static void
@@ -325,17 +366,25 @@ RunContained(Oid role, void (*fn) (void *arg), void *arg)
 }
 
 /*
- * PostgreSQL refuses temporary tables in a security-restricted operation, and
- * the creation of a session's temporary schema, but not a temporary function,
- * type or operator once that schema exists. Code that is not ours and runs
- * inside a module call must not leave anything in the session's pg_temp
- * either: while a call runs, an object-access hook refuses any object created
- * in a temporary schema. "In a call" is a setting (user_module.in_call, not
- * settable by anyone) raised in the call's GUC nest level, so that the end of
- * the call and an error's abort both lower it. The new object's row is not yet
- * visible to the catalog caches, hence the SnapshotSelf scan.
+ * The session's temporary objects are the caller's; code that is not ours and
+ * runs inside a module call (a subscriber, a DBA's trigger) must neither use
+ * them nor add to them. PostgreSQL refuses temporary tables in a
+ * security-restricted operation, and the creation of a session's temporary
+ * schema, but not a temporary function, type or operator once that schema
+ * exists; and it lets such code read and write the caller's temporary tables,
+ * which a function's "SET search_path = public, pg_catalog" finds first (an
+ * unlisted pg_temp is searched first): a caller's temporary table with a
+ * trigger of its own, named like the audit table a DBA's trigger writes to,
+ * would run the caller's code as user_module_owner. So while a call runs, two
+ * hooks refuse (42501) any object created in a temporary schema and any
+ * statement that names a temporary relation. "In a call" is a setting
+ * (user_module.in_call, which nobody can set) raised in the call's GUC nest
+ * level, so that the end of the call and an error's abort both lower it. The
+ * new object's row is not yet visible to the catalog caches, hence the
+ * SnapshotSelf scan.
  */
 static object_access_hook_type prev_object_access_hook = NULL;
+static ExecutorCheckPerms_hook_type prev_executor_check_perms_hook = NULL;
 
 static Oid
 namespace_of_new_object(Oid classId, Oid objectId)
@@ -379,6 +428,33 @@ refuse_temp_objects_in_calls(ObjectAccessType access, Oid classId, Oid objectId,
 				 errmsg("cannot create temporary objects within a user_module call")));
 }
 
+static bool
+refuse_temp_relations_in_calls(List *range_table, bool ereport_on_violation)
+{
+	ListCell   *lc;
+
+	if (prev_executor_check_perms_hook &&
+		!prev_executor_check_perms_hook(range_table, ereport_on_violation))
+		return false;
+	if (!in_module_call)
+		return true;
+	foreach(lc, range_table)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_RELATION &&
+			get_rel_persistence(rte->relid) == RELPERSISTENCE_TEMP)
+		{
+			if (!ereport_on_violation)
+				return false;
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("cannot use temporary tables within a user_module call")));
+		}
+	}
+	return true;
+}
+
 /* From _PG_init. */
 void
 InstallStoreHooks(void)
@@ -393,6 +469,8 @@ InstallStoreHooks(void)
 							 NULL, NULL, NULL);
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = refuse_temp_objects_in_calls;
+	prev_executor_check_perms_hook = ExecutorCheckPerms_hook;
+	ExecutorCheckPerms_hook = refuse_temp_relations_in_calls;
 }
 
 /* The role the module's tables belong to. */

@@ -53,7 +53,8 @@ typedef struct Subscriber
 {
 	char	   *handler;		/* "schema.name(user_module.event)" */
 	Oid			proc;			/* InvalidOid: the function no longer exists */
-	Oid			owner;
+	Oid			owner;			/* its owner now */
+	bool		same_owner;		/* the owner it was registered with */
 	int			nevents;		/* -1: every event */
 	char	  **events;
 } Subscriber;
@@ -151,7 +152,7 @@ load_subscribers(void)
 	subscribers_valid = true;
 
 	rows = RunPlan(KeptPlan(&load_plan,
-							"SELECT handler, events FROM user_module.subscriber ORDER BY handler",
+							"SELECT handler, events, owner FROM user_module.subscriber ORDER BY handler",
 							0, NULL),
 				   NULL, NULL, true, SPI_OK_SELECT);
 	if (rows.count == 0)
@@ -166,6 +167,8 @@ load_subscribers(void)
 
 		s->handler = MemoryContextStrdup(subscribers_cxt, handler);
 		s->proc = lookup_handler(handler, rowtype, &s->owner);
+		s->same_owner = OidIsValid(s->proc) &&
+			get_role_oid(NameStr(*DatumGetName(RowColumn(rows, i, 3, &isnull))), true) == s->owner;
 		events = RowColumn(rows, i, 2, &isnull);
 		s->nevents = -1;
 		if (!isnull)
@@ -248,6 +251,13 @@ RunSubscribers(const char *event, SpiRows rows)
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("subscriber %s does not exist", matching[i].handler),
 					 errhint("Create the function again, or remove the subscriber with user_module.remove_subscriber().")));
+		if (!matching[i].same_owner)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("subscriber %s belongs to another role than the one it was registered with",
+							matching[i].handler),
+					 errdetail("A subscriber runs as its function's owner; it is not called after a change of owner."),
+					 errhint("Register it again with user_module.add_subscriber(), or remove it.")));
 	}
 
 	/* each row as a user_module.event datum, built with the row type's own descriptor */
@@ -325,14 +335,14 @@ PG_FUNCTION_INFO_V1(um_add_subscriber);
 Datum
 um_add_subscriber(PG_FUNCTION_ARGS)
 {
-	static const Oid types[] = {TEXTOID, TEXTARRAYOID};
+	static const Oid types[] = {TEXTOID, TEXTARRAYOID, NAMEOID};
 	Oid			proc;
 	HeapTuple	tuple;
 	Form_pg_proc form;
 	bool		shape_ok;
 	Oid			owner;
-	Datum		values[2];
-	char		nulls[2] = "  ";
+	Datum		values[3];
+	char		nulls[3] = "   ";
 	ModuleCall	call;
 	Datum		result;
 
@@ -349,83 +359,92 @@ um_add_subscriber(PG_FUNCTION_ARGS)
 	form = (Form_pg_proc) GETSTRUCT(tuple);
 	shape_ok = form->prokind == PROKIND_FUNCTION && !form->proretset &&
 		form->prorettype == VOIDOID && form->pronargs == 1 &&
-		form->proargtypes.values[0] == event_rowtype();
+		form->proargtypes.values[0] == event_rowtype() &&
+		!isAnyTempNamespace(form->pronamespace);
 	owner = form->proowner;
 	ReleaseSysCache(tuple);
 	if (!shape_ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s cannot be a subscriber", format_procedure(proc)),
-				 errdetail("A subscriber is a function (event user_module.event) RETURNS void.")));
+				 errdetail("A subscriber is a function (event user_module.event) RETURNS void, not in a temporary schema.")));
 
 	/*
 	 * The handler will run as its owner: only a role that already has that
-	 * owner's privileges may register it. Never the tables' owner.
+	 * owner's privileges may register it. (A function of the tables' owner
+	 * stops every call: see check_owner in store.c.)
 	 */
-	if (!has_privs_of_role(GetUserId(), owner) || owner == ModuleOwner())
+	if (!has_privs_of_role(GetUserId(), owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to register %s as a subscriber", format_procedure(proc)),
-				 errdetail("A subscriber runs as the role that owns its function; only that role, or a member of it, may register it, and never for user_module_owner.")));
+				 errdetail("A subscriber runs as the role that owns its function; only that role, or a member of it, may register it.")));
 
 	values[0] = CStringGetTextDatum(format_procedure_qualified(proc));
 	values[1] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	nulls[1] = PG_ARGISNULL(1) ? 'n' : ' ';
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(owner, false)));
 	BeginModuleCall(&call);
 	result = RowAsComposite(fcinfo, &call,
 							RunPlan(KeptPlan(&add_plan,
-											 "INSERT INTO user_module.subscriber AS s (handler, events) "
-											 "VALUES ($1, $2) ON CONFLICT (handler) "
-											 "DO UPDATE SET events = EXCLUDED.events RETURNING *",
-											 2, types),
+											 "INSERT INTO user_module.subscriber AS s (handler, events, owner) "
+											 "VALUES ($1, $2, $3) ON CONFLICT (handler) "
+											 "DO UPDATE SET events = EXCLUDED.events, owner = EXCLUDED.owner "
+											 "RETURNING *",
+											 3, types),
 									values, nulls, false, SPI_OK_INSERT_RETURNING),
 							0);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
 }
 
+static bool
+delete_subscriber(Datum handler)
+{
+	static const Oid types[] = {TEXTOID};
+	ModuleCall	call;
+	bool		removed;
+
+	BeginModuleCall(&call);
+	removed = RunPlan(KeptPlan(&remove_plan,
+							   "DELETE FROM user_module.subscriber WHERE handler OPERATOR(pg_catalog.=) $1",
+							   1, types),
+					  &handler, NULL, false, SPI_OK_DELETE).count > 0;
+	EndModuleCall(&call);
+	return removed;
+}
+
 /*
  * remove_subscriber(handler text) RETURNS boolean
  *
- * handler is the text list_subscribers shows, or any spelling of a function
- * that still exists; returns whether a subscriber was removed.
+ * handler is the text list_subscribers shows (also of a function that no
+ * longer exists), or another spelling of a function's signature, resolved as
+ * the caller, under the caller's search path. Returns whether a subscriber
+ * was removed.
  */
 PG_FUNCTION_INFO_V1(um_remove_subscriber);
 Datum
 um_remove_subscriber(PG_FUNCTION_ARGS)
 {
-	static const Oid types[] = {TEXTOID, TEXTOID};
-	Datum		values[2];
-	Datum		resolved;
-	ModuleCall	call;
+	Datum		handler;
 	bool		removed;
 
 	RequireArgument(fcinfo, 0, "handler");
-	values[0] = PG_GETARG_DATUM(0);
-	/*
-	 * A signature (with its argument list) is resolved as the caller, under
-	 * the caller's search path; it may also name no function any more.
-	 */
-	values[1] = values[0];
-	if (strchr(TextDatumGetCString(values[0]), '(') != NULL)
+	handler = PG_GETARG_DATUM(0);
+	removed = delete_subscriber(handler);
+	if (!removed && strchr(TextDatumGetCString(handler), '(') != NULL)
 	{
 		LOCAL_FCINFO(lookup, 1);
+		Datum		resolved;
 
 		InitFunctionCallInfoData(*lookup, NULL, 1, InvalidOid, NULL, NULL);
-		lookup->args[0].value = values[0];
+		lookup->args[0].value = handler;
 		lookup->args[0].isnull = false;
 		resolved = to_regprocedure(lookup);
 		if (!lookup->isnull)
-			values[1] = CStringGetTextDatum(format_procedure_qualified(DatumGetObjectId(resolved)));
+			removed = delete_subscriber(CStringGetTextDatum(
+															format_procedure_qualified(DatumGetObjectId(resolved))));
 	}
-
-	BeginModuleCall(&call);
-	removed = RunPlan(KeptPlan(&remove_plan,
-							   "DELETE FROM user_module.subscriber "
-							   "WHERE handler OPERATOR(pg_catalog.=) $1 OR handler OPERATOR(pg_catalog.=) $2",
-							   2, types),
-					  values, NULL, false, SPI_OK_DELETE).count > 0;
-	EndModuleCall(&call);
 	PG_RETURN_BOOL(removed);
 }
 
