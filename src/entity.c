@@ -6,7 +6,7 @@
  *
  * Every statement is built from the EntityTable (a fixed relation name and
  * column list) and kept per table; values always travel as parameters. Each
- * function here runs inside a ModuleCall, as the extension owner.
+ * function here runs inside a ModuleCall, as the tables' owner.
  */
 #include "postgres.h"
 

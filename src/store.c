@@ -308,10 +308,11 @@ ModuleIndex(CachedOid *slot, Oid table, const char *name)
  * operation, with search_path pinned to "pg_catalog, pg_temp" in a GUC nest
  * level of its own: PostgreSQL's pattern around index builds and REFRESH
  * MATERIALIZED VIEW. Code that is not ours and runs inside the call (a DBA's
- * trigger on a module table, a subscriber) can then neither create temporary
- * objects in the caller's session (see refuse_temp_objects_in_calls) nor SET
- * ROLE, and every setting it changes is discarded when the call returns. A function's own SET search_path clause
- * still holds, since the path is a setting and not an override.
+ * trigger on a module table, a subscriber) can then neither SET ROLE nor use
+ * or create temporary objects in the caller's session (see the hooks below),
+ * and every setting it changes is discarded when the call returns. A
+ * function's own SET search_path clause still holds, since the path is a
+ * setting and not an override.
  */
 void
 BeginModuleCall(ModuleCall *call)
@@ -471,13 +472,6 @@ InstallStoreHooks(void)
 	object_access_hook = refuse_temp_objects_in_calls;
 	prev_executor_check_perms_hook = ExecutorCheckPerms_hook;
 	ExecutorCheckPerms_hook = refuse_temp_relations_in_calls;
-}
-
-/* The role the module's tables belong to. */
-Oid
-ModuleOwner(void)
-{
-	return module_facts()->owner;
 }
 
 static SPIPlanPtr

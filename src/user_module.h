@@ -173,7 +173,6 @@ extern void AppendOrderBy(StringInfo sql, const EntityTable *table, const char *
 
 extern Oid	ModuleRelation(CachedOid *slot, const char *name);
 extern Oid	ModuleIndex(CachedOid *slot, Oid table, const char *name);
-extern Oid	ModuleOwner(void);
 extern void BeginModuleCall(ModuleCall *call);
 extern void EndModuleCall(ModuleCall *call);
 extern void RunContained(Oid role, void (*fn) (void *arg), void *arg);

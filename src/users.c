@@ -4,7 +4,7 @@
  *		update, delete, soft delete, restore.
  *
  * Each function validates its input first (22023 before any statement runs),
- * then runs its statements as the extension owner and writes one event per
+ * then runs its statements as the tables' owner and writes one event per
  * entity it changed. A failing call raises, and the (sub)transaction abort
  * takes back everything it wrote.
  */
