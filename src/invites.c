@@ -397,7 +397,7 @@ um_retrieve_invite(PG_FUNCTION_ARGS)
 	Datum		result;
 
 	RequireArgument(fcinfo, 0, "id");
-	BeginModuleCall(&call);
+	BeginLookupCall(&call);
 	rows = FetchEntity(&invite_table, PG_GETARG_TEXT_PP(0), !PG_ARGISNULL(1) && PG_GETARG_BOOL(1));
 	if (rows.count == 0)
 		ReportMissing(&invite_table, (text *[]) {PG_GETARG_TEXT_PP(0)}, 1);
@@ -701,7 +701,7 @@ um_validate_invite_token(PG_FUNCTION_ARGS)
 	Datum		result;
 
 	verify_token(token, &claims);
-	BeginModuleCall(&call);
+	BeginLookupCall(&call);
 	rows = FetchEntity(&invite_table, cstring_to_text(claims.id), true);
 	check_invite(rows, &claims);
 	result = invite_result(fcinfo, &call, rows, text_to_cstring(token));

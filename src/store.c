@@ -317,16 +317,7 @@ ModuleIndex(CachedOid *slot, Oid table, const char *name)
 void
 BeginModuleCall(ModuleCall *call)
 {
-	Oid			owner;
-
-	RequirePreloaded();
-	owner = module_facts()->owner;
-	call->caller_cxt = CurrentMemoryContext;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	GetUserIdAndSecContext(&call->saved_user, &call->saved_sec_context);
-	SetUserIdAndSecContext(owner, call->saved_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	BeginLookupCall(call);
 	call->guc_level = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
@@ -335,11 +326,35 @@ BeginModuleCall(ModuleCall *call)
 								 GUC_ACTION_SAVE, true, 0, false);
 }
 
+/*
+ * A module call that only reads one row through its primary key (FetchEntity)
+ * and runs no statement: nothing is planned, so no name is looked up, and no
+ * code of anyone else's can run. It skips the setting level, whose undoing
+ * walks every setting PostgreSQL 15 knows (AtEOXact_GUC): a quarter of the
+ * cost of retrieve_user. EndModuleCall ends both kinds.
+ */
+void
+BeginLookupCall(ModuleCall *call)
+{
+	Oid			owner;
+
+	RequirePreloaded();
+	owner = module_facts()->owner;
+	call->caller_cxt = CurrentMemoryContext;
+	call->guc_level = -1;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	GetUserIdAndSecContext(&call->saved_user, &call->saved_sec_context);
+	SetUserIdAndSecContext(owner, call->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+}
+
 /* On error, (sub)transaction abort restores the settings and the user id. */
 void
 EndModuleCall(ModuleCall *call)
 {
-	AtEOXact_GUC(false, call->guc_level);
+	if (call->guc_level >= 0)
+		AtEOXact_GUC(false, call->guc_level);
 	SetUserIdAndSecContext(call->saved_user, call->saved_sec_context);
 	if (SPI_finish() != SPI_OK_FINISH)
 		elog(ERROR, "SPI_finish failed");

@@ -121,7 +121,7 @@ typedef struct ModuleCall
 	MemoryContext caller_cxt;	/* where results for the caller go */
 	Oid			saved_user;		/* the caller */
 	int			saved_sec_context;
-	int			guc_level;		/* discarded at the end of the call */
+	int			guc_level;		/* discarded at the end of the call; -1: none */
 } ModuleCall;
 
 /* The rows one SPI statement returned; valid until EndModuleCall. */
@@ -174,6 +174,7 @@ extern void AppendOrderBy(StringInfo sql, const EntityTable *table, const char *
 extern Oid	ModuleRelation(CachedOid *slot, const char *name);
 extern Oid	ModuleIndex(CachedOid *slot, Oid table, const char *name);
 extern void BeginModuleCall(ModuleCall *call);
+extern void BeginLookupCall(ModuleCall *call);
 extern void EndModuleCall(ModuleCall *call);
 extern void RunContained(Oid role, void (*fn) (void *arg), void *arg);
 extern void InstallStoreHooks(void);

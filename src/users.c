@@ -342,7 +342,7 @@ um_retrieve_user(PG_FUNCTION_ARGS)
 	Datum		result;
 
 	RequireArgument(fcinfo, 0, "id");
-	BeginModuleCall(&call);
+	BeginLookupCall(&call);
 	rows = FetchEntity(&user_table, PG_GETARG_TEXT_PP(0), !PG_ARGISNULL(1) && PG_GETARG_BOOL(1));
 	if (rows.count == 0)
 		ReportMissing(&user_table, (text *[]) {PG_GETARG_TEXT_PP(0)}, 1);
