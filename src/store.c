@@ -303,6 +303,19 @@ ModuleIndex(CachedOid *slot, Oid table, const char *name)
 }
 
 /*
+ * Switches to "role" as a security-restricted operation, saving the current
+ * user and security context for the switch back: how a module call and the
+ * code it calls (subscribers) run.
+ */
+static void
+become_restricted(Oid role, Oid *saved_user, int *saved_sec_context)
+{
+	GetUserIdAndSecContext(saved_user, saved_sec_context);
+	SetUserIdAndSecContext(role, *saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+}
+
+/*
  * Every call runs its statements as the tables' owner (as pg_cron and
  * PostgreSQL's foreign-key triggers switch user), as a security-restricted
  * operation, with search_path pinned to "pg_catalog, pg_temp" in a GUC nest
@@ -344,9 +357,7 @@ BeginLookupCall(ModuleCall *call)
 	call->guc_level = -1;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	GetUserIdAndSecContext(&call->saved_user, &call->saved_sec_context);
-	SetUserIdAndSecContext(owner, call->saved_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	become_restricted(owner, &call->saved_user, &call->saved_sec_context);
 }
 
 /* On error, (sub)transaction abort restores the settings and the user id. */
@@ -372,9 +383,7 @@ RunContained(Oid role, void (*fn) (void *arg), void *arg)
 	int			saved_sec_context;
 	int			guc_level;
 
-	GetUserIdAndSecContext(&saved_user, &saved_sec_context);
-	SetUserIdAndSecContext(role, saved_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	become_restricted(role, &saved_user, &saved_sec_context);
 	guc_level = NewGUCNestLevel();
 	fn(arg);
 	AtEOXact_GUC(false, guc_level);
