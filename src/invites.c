@@ -13,7 +13,6 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_authid.h"
-#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -261,13 +260,6 @@ email_of_a_user(int64 element)
 			 element >= 0 ? errcontext("element " INT64_FORMAT " of invites", element) : 0));
 }
 
-/* lower() under the database collation, as the index on users lowers emails */
-static text *
-lowered(Datum email)
-{
-	return DatumGetTextPP(DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID, email));
-}
-
 /*
  * 23505 if a live user has the email of one of the invites, naming the first
  * such element. Users being created concurrently are waited for
@@ -277,7 +269,7 @@ static void
 reject_emails_of_users(FieldValue *rows, int n)
 {
 	for (int i = 0; i < n; i++)
-		if (LiveUserHasEmail(lowered(rows[i * IF_COUNT + IF_EMAIL].value)))
+		if (LiveUserHasEmail(rows[i * IF_COUNT + IF_EMAIL].value))
 			email_of_a_user(n == 1 ? -1 : i);
 }
 
@@ -511,7 +503,7 @@ um_restore_invites(PG_FUNCTION_ARGS)
 	{
 		bool		isnull;
 
-		if (LiveUserHasEmail(lowered(RowColumn(emails, i, 1, &isnull))))
+		if (LiveUserHasEmail(RowColumn(emails, i, 1, &isnull)))
 			email_of_a_user(-1);
 	}
 	EndModuleCall(&call);

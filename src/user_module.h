@@ -217,7 +217,7 @@ extern void RequireArgument(FunctionCallInfo fcinfo, int argno, const char *name
 extern char *ClippedText(text *t);
 
 /* ---- users.c: the user-creation path, also taken by accept_invite ---- */
-extern bool LiveUserHasEmail(text *lowered_email);
+extern bool LiveUserHasEmail(Datum email);
 extern SpiRows CreateUser(text *email, text *first_name, text *last_name,
 						  text *avatar_url, Jsonb *metadata, text *id);
 

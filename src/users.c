@@ -14,11 +14,13 @@
 #include "access/relscan.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/snapmgr.h"
@@ -212,8 +214,8 @@ create_users_rows(FieldValue *rows, int n)
 }
 
 /*
- * Whether a live user has this email, lowered as the index user_email_unique
- * lowers it. Users that a transaction still in progress is creating, changing
+ * Whether a live user has this email, in any case (lowered as the index
+ * user_email_unique lowers it: under the database collation). Users that a transaction still in progress is creating, changing
  * or soft-deleting are waited for, as a unique index waits for a conflicting
  * insert: so an invite checked against the users while create_user runs for
  * the same email (in any case) waits for that transaction and sees its
@@ -222,9 +224,10 @@ create_users_rows(FieldValue *rows, int n)
  * (execIndexing.c). Inside a ModuleCall.
  */
 bool
-LiveUserHasEmail(text *lowered_email)
+LiveUserHasEmail(Datum email)
 {
 	static CachedOid email_index;
+	Datum		lowered = DirectFunctionCall1Coll(lower, DEFAULT_COLLATION_OID, email);
 	Relation	rel = table_open(ModuleRelation(&user_table.plans->table, user_table.name),
 								 AccessShareLock);
 	Relation	index = index_open(ModuleIndex(&email_index, RelationGetRelid(rel), "user_email_unique"),
@@ -242,7 +245,7 @@ LiveUserHasEmail(text *lowered_email)
 
 		InitDirtySnapshot(dirty);
 		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
-							   index->rd_indcollation[0], F_TEXTEQ, PointerGetDatum(lowered_email));
+							   index->rd_indcollation[0], F_TEXTEQ, lowered);
 		scan = index_beginscan(rel, index, &dirty, 1, 0);
 		index_rescan(scan, &key, 1, NULL, 0);
 		found = index_getnext_slot(scan, ForwardScanDirection, slot);
