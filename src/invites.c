@@ -618,17 +618,10 @@ invalid_token(void)
 static void
 verify_token(text *token, TokenClaims *claims)
 {
-	const uint8 *key_bytes[2];
-	size_t		key_lens[2];
-	int			nkeys = VerificationKeys(key_bytes, key_lens);
 	TokenKey	keys[2];
+	int			nkeys = VerificationKeys(keys);
 	TokenStatus status;
 
-	for (int i = 0; i < nkeys; i++)
-	{
-		keys[i].bytes = key_bytes[i];
-		keys[i].len = key_lens[i];
-	}
 	if (token == NULL)
 		invalid_token();
 	status = TokenVerifyAnyKey(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), PG_UTF8,

@@ -438,10 +438,10 @@ SigningKey(size_t *len)
  * the previous one if set. Returns how many (1 or 2).
  */
 int
-VerificationKeys(const uint8 **keys, size_t *lens)
+VerificationKeys(TokenKey keys[2])
 {
-	keys[0] = current_keys(&lens[0], &keys[1], &lens[1]);
-	return keys[1] != NULL ? 2 : 1;
+	keys[0].bytes = current_keys(&keys[0].len, &keys[1].bytes, &keys[1].len);
+	return keys[1].bytes != NULL ? 2 : 1;
 }
 
 /* ---------------------------------------------------------------- init */

@@ -19,10 +19,12 @@
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
+#include "token.h"
+
 /* ---- module.c: settings ---- */
 extern void RequirePreloaded(void);
 extern const uint8 *SigningKey(size_t *len);
-extern int	VerificationKeys(const uint8 **keys, size_t *lens);
+extern int	VerificationKeys(TokenKey keys[2]);
 extern int	um_invite_valid_duration;
 extern bool um_notify;
 
