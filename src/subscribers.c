@@ -316,11 +316,19 @@ check_event_names(ArrayType *events)
 		for (int k = 0; !known && !nulls[i] && k < (int) lengthof(event_names); k++)
 			known = strcmp(TextDatumGetCString(elems[i]), event_names[k]) == 0;
 		if (!known)
+		{
+			StringInfoData names;
+
+			initStringInfo(&names);
+			for (int k = 0; k < (int) lengthof(event_names); k++)
+				appendStringInfo(&names, "%s%s", k == 0 ? "" :
+								 k == lengthof(event_names) - 1 ? " and " : ", ", event_names[k]);
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown event name \"%s\"",
 							nulls[i] ? "NULL" : ClippedText(DatumGetTextPP(elems[i]))),
-					 errhint("Events are user.created, user.updated, user.deleted, user.restored, invite.created, invite.updated, invite.deleted, invite.restored, invite.resent and invite.accepted.")));
+					 errhint("Events are %s.", names.data)));
+		}
 	}
 }
 
