@@ -23,6 +23,7 @@
 # - on a server with another key every restored token is invalid, and
 #   refresh_invite_tokens issues new ones.
 set -uo pipefail
+source "$(dirname "$0")/tap.sh"
 
 SRC=dump_src
 DST_C=dump_dst_c
@@ -57,32 +58,8 @@ sql() {
 	PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"
 }
 
-# The SQLSTATE a statement raises, or "none": the contract is the SQLSTATE,
-# so that is what the checks compare.
-sqlstate() {
-	sql "$1" -v stmt="$2" <<'SQL'
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE stmt;
-	RETURN 'none';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE;
-END
-$$;
-SELECT pg_temp.sqlstate_of(:'stmt');
-SQL
-}
-
-# is GOT EXPECTED DESCRIPTION
-is() {
-	n=$((n + 1))
-	if [ "$1" == "$2" ]; then
-		echo "ok $n - $3"
-	else
-		echo "not ok $n - $3"
-		printf '#   got:      %s\n#   expected: %s\n' "$1" "$2"
-	fi
-}
+# sqlstate DB STATEMENT: the SQLSTATE it raises, or "none" (test/tap.sh).
+sqlstate() { sqlstate_of "$2" sql "$1"; }
 
 # Setup that fails leaves nothing meaningful to check: stop (finish reports it).
 bail() {

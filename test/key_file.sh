@@ -21,6 +21,7 @@
 #   nothing else, and every function fails with 55000.
 set -uo pipefail
 source "$(dirname "$0")/cluster.sh"
+source "$(dirname "$0")/tap.sh"
 set +e
 
 PORT=${UM_KEY_PORT:?}
@@ -80,32 +81,11 @@ write_key_file() {
 
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
-# The SQLSTATE a statement raises, or "none".
+# The SQLSTATE a statement raises, or "none" (test/tap.sh).
 sqlstate() {
 	local stmt=$1
 	shift
-	sql "$@" -v stmt="$stmt" <<'SQL'
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-	EXECUTE stmt;
-	RETURN 'none';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE;
-END
-$$;
-SELECT pg_temp.sqlstate_of(:'stmt');
-SQL
-}
-
-is() {
-	n=$((n + 1))
-	if [ "$1" == "$2" ]; then
-		echo "ok $n - $3"
-	else
-		echo "not ok $n - $3"
-		echo "#   got:      '$1'"
-		echo "#   expected: '$2'"
-	fi
+	sqlstate_of "$stmt" sql "$@"
 }
 
 # until COMMAND... prints EXPECTED (a reload reaches new sessions once the
