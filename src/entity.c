@@ -1,12 +1,14 @@
 /*
  * entity.c
- *		What users and invites have in common: reading JSON arrays of objects,
- *		fetching, listing and counting rows, applying changes with Medusa's
- *		metadata merge, and deleting, soft-deleting and restoring by id.
+ *		The store of users and invites: their statements, built from the one
+ *		description of each table (EntityTable), run with plain C values.
  *
- * Every statement is built from the EntityTable (a fixed relation name and
- * column list) and kept per table; values always travel as parameters. Each
- * function here runs inside a ModuleCall, as the tables' owner.
+ * Fetching, listing and counting rows, inserting, applying changes with
+ * Medusa's metadata merge, and deleting, soft-deleting and restoring by id.
+ * Every function here runs inside a ModuleCall that an SQL entry point of
+ * users.c or invites.c began, after that entry point validated its input;
+ * none reads function arguments or builds a result. Statements are kept per
+ * table and take every value as a parameter.
  */
 #include "postgres.h"
 
@@ -14,31 +16,77 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "funcapi.h"
-#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
-#include "utils/relcache.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "user_module.h"
 
 /*
- * A kept plan for a statement built from the table on first use; a batch's
- * is planned for each call's values (KeptBatchPlan).
+ * Rows a list reads at a time. A list of at most this many rows (take given
+ * and no larger: what applications send) runs in one statement; any other
+ * streams through a cursor, one batch at a time, into the tuplestore the
+ * function returns, which spills to disk beyond work_mem: a list of the
+ * whole table never holds more than a batch in memory besides.
  */
-static SPIPlanPtr
-table_plan(SPIPlanPtr *slot, bool batch, int nargs, const Oid *types, const char *fmt,...)
-	pg_attribute_printf(5, 6);
+#define LIST_BATCH 1000
 
-static SPIPlanPtr
-table_plan(SPIPlanPtr *slot, bool batch, int nargs, const Oid *types, const char *fmt,...)
+/* ---------------------------------------------------------------- the table */
+
+/*
+ * The C code names columns by number (UCOL_*, ICOL_*): the table must have
+ * exactly the columns its description lists, in that order. The version check
+ * makes a mismatch unlikely; this makes one loud instead of silent.
+ */
+static void
+check_columns(const EntityTable *t, Oid relid)
 {
+	Relation	rel = table_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < Max(desc->natts, t->ncolumns); i++)
+	{
+		Form_pg_attribute att = i < desc->natts ? TupleDescAttr(desc, i) : NULL;
+		const char *found = (att == NULL || att->attisdropped) ? "(none)" : NameStr(att->attname);
+		const char *expected = i < t->ncolumns ? t->columns[i].name : "(none)";
+
+		if (strcmp(found, expected) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table %s does not have the columns this library expects", t->relation),
+					 errdetail("Column %d is %s, the library expects %s.", i + 1, found, expected),
+					 errhint("Install the library that matches the installed extension's version.")));
+	}
+	table_close(rel, AccessShareLock);
+}
+
+/* The table's OID, its columns checked at first use and after a change. */
+static Oid
+table_oid(const EntityTable *t)
+{
+	Oid			relid = ModuleRelation(&t->plans->table, t->name);
+
+	if (relid != t->plans->checked)
+	{
+		check_columns(t, relid);
+		t->plans->checked = relid;
+	}
+	return relid;
+}
+
+/*
+ * A kept plan for a statement on the table, built from fmt on first use; a
+ * batch's is planned for each call's values (KeptBatchPlan).
+ */
+SPIPlanPtr
+TablePlan(const EntityTable *t, SPIPlanPtr *slot, bool batch, int nargs, const Oid *types,
+		  const char *fmt,...)
+{
+	(void) table_oid(t);
 	if (*slot == NULL)
 	{
 		StringInfoData sql;
@@ -65,142 +113,15 @@ table_plan(SPIPlanPtr *slot, bool batch, int nargs, const Oid *types, const char
 	return *slot;
 }
 
-void
-RequireArgument(FunctionCallInfo fcinfo, int argno, const char *name)
+/* Runs a statement on the table; its unique violations get the table's messages. */
+SpiRows
+RunTablePlan(const EntityTable *t, SPIPlanPtr plan, Datum *values, const char *nulls,
+			 bool read_only, int expected)
 {
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be null", name)));
+	return RunPlanWithMessages(plan, values, nulls, read_only, expected, t->unique);
 }
 
-/* A caller's value as it may appear in a message: at most 64 characters. */
-char *
-ClippedText(text *t)
-{
-	return pnstrdup(VARDATA_ANY(t), pg_mbcharcliplen(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), 64));
-}
-
-/* ---------------------------------------------------------------- input */
-
-/* Adds "element N of <what>" to errors raised while reading a JSON array. */
-typedef struct ElementContext
-{
-	const char *what;
-	int			index;
-} ElementContext;
-
-static void
-element_error_context(void *arg)
-{
-	ElementContext *ctx = (ElementContext *) arg;
-
-	errcontext("element %d of %s", ctx->index, ctx->what);
-}
-
-/*
- * Reads a JSON array of objects, or one object, as create_* and update_* take
- * them: row i's fields are parsed with specs into out[i * nspecs]. Returns
- * the number of rows.
- */
-int
-ParseJsonObjects(const EntityTable *t, Jsonb *objects, const FieldSpec *specs, int nspecs,
-				 FieldValue **out)
-{
-	char	   *what = psprintf("%ss", t->entity);
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	ElementContext ectx = {what, 0};
-	ErrorContextCallback callback;
-	FieldValue *rows;
-	int			n = 0;
-
-	if (JB_ROOT_IS_OBJECT(objects))
-	{
-		rows = palloc0(sizeof(FieldValue) * nspecs);
-		ParseJsonObjectFields(&objects->root, specs, nspecs, rows, t->entity);
-		*out = rows;
-		return 1;
-	}
-	if (JB_ROOT_IS_SCALAR(objects))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a JSON array of objects", what)));
-
-	rows = palloc0(sizeof(FieldValue) * nspecs * Max(JB_ROOT_COUNT(objects), 1));
-
-	callback.callback = element_error_context;
-	callback.arg = &ectx;
-	callback.previous = error_context_stack;
-	error_context_stack = &callback;
-
-	it = JsonbIteratorInit(&objects->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok != WJB_ELEM)
-			continue;
-		ectx.index = n;
-		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s must be a JSON array of objects", what)));
-		ParseJsonObjectFields(v.val.binary.data, specs, nspecs, rows + n * nspecs, t->entity);
-		n++;
-	}
-
-	error_context_stack = callback.previous;
-	*out = rows;
-	return n;
-}
-
-/*
- * The fields of one row as statement parameters (values and SPI nulls): a
- * single-row insert binds them directly instead of unnesting arrays.
- */
-void
-FieldParams(FieldValue *row, const int *fields, int nfields, Datum *values, char *nulls)
-{
-	for (int c = 0; c < nfields; c++)
-	{
-		FieldValue *f = &row[fields[c]];
-		bool		isnull = !f->present || f->isnull;
-
-		values[c] = isnull ? (Datum) 0 : f->value;
-		nulls[c] = isnull ? 'n' : ' ';
-	}
-}
-
-/*
- * One field of every row as a one-dimensional array, absent fields as NULL:
- * the parameters of the set-based INSERTs.
- */
-Datum
-FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-
-	for (int i = 0; i < n; i++)
-	{
-		FieldValue *f = &rows[i * stride + field];
-
-		nulls[i] = !f->present || f->isnull;
-		elems[i] = nulls[i] ? (Datum) 0 : f->value;
-	}
-	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, elemtype,
-											  typlen, typbyval, typalign));
-}
-
-/* ---------------------------------------------------------------- reads */
-
-/* The column number of a column the table's EntityColumns name. */
+/* The column number of a column the table's description names. */
 static int
 column_number(const EntityTable *t, const char *name)
 {
@@ -209,6 +130,33 @@ column_number(const EntityTable *t, const char *name)
 			return i + 1;
 	elog(ERROR, "table %s has no column %s", t->relation, name);
 }
+
+/* P0002 naming every missing id, each once. */
+void
+ReportMissing(const EntityTable *t, text **ids, int n)
+{
+	StringInfoData list;
+	Datum	   *unique = palloc(sizeof(Datum) * n);
+
+	for (int i = 0; i < n; i++)
+		unique[i] = PointerGetDatum(ids[i]);
+	n = UniqueTextsInOrder(unique, n);
+
+	if (n == 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("%s \"%s\" does not exist", t->entity, ClippedText(DatumGetTextPP(unique[0])))));
+
+	initStringInfo(&list);
+	for (int i = 0; i < n; i++)
+		appendStringInfo(&list, "%s\"%s\"", i > 0 ? ", " : "", ClippedText(DatumGetTextPP(unique[i])));
+	ereport(ERROR,
+			(errcode(ERRCODE_NO_DATA_FOUND),
+			 errmsg("%d %ss do not exist", n, t->entity),
+			 errdetail("Missing ids: %s.", list.data)));
+}
+
+/* ---------------------------------------------------------------- reads */
 
 /*
  * The row with this id (live only, unless with_deleted), read straight
@@ -220,7 +168,7 @@ column_number(const EntityTable *t, const char *name)
 SpiRows
 FetchEntity(const EntityTable *t, text *id, bool with_deleted)
 {
-	Relation	rel = table_open(ModuleRelation(&t->plans->table, t->name), AccessShareLock);
+	Relation	rel = table_open(table_oid(t), AccessShareLock);
 	SPITupleTable *table = palloc0(sizeof(SPITupleTable));
 	SpiRows		rows = {table, 0};
 	ScanKeyData key;
@@ -252,65 +200,32 @@ FetchEntity(const EntityTable *t, text *id, bool with_deleted)
 
 /* "SELECT <what> FROM <table> WHERE <filters>" for list_* and count_* */
 static void
-build_query(StringInfo sql, const EntityTable *t, const char *what,
-			FunctionCallInfo fcinfo, int filters_arg, int with_deleted_arg,
-			QueryParams *params)
+build_query(EntityQuery *q, const EntityTable *t, const char *what, Jsonb *filters,
+			bool with_deleted)
 {
-	Jsonb	   *filters = PG_ARGISNULL(filters_arg) ? NULL : PG_GETARG_JSONB_P(filters_arg);
-	bool		with_deleted = !PG_ARGISNULL(with_deleted_arg) && PG_GETARG_BOOL(with_deleted_arg);
-
-	initStringInfo(sql);
-	appendStringInfo(sql, "SELECT %s FROM %s", what, t->relation);
-	AppendWhereClause(sql, t, filters, with_deleted, params);
+	memset(q, 0, sizeof(EntityQuery));
+	q->table = t;
+	initStringInfo(&q->sql);
+	appendStringInfo(&q->sql, "SELECT %s FROM %s", what, t->relation);
+	AppendWhereClause(&q->sql, t, filters, with_deleted, &q->params);
 }
 
 /*
- * Rows a list reads at a time. A list of at most this many rows (take given
- * and no larger: what applications send) runs in one statement; any other
- * streams through a cursor, one batch at a time, into the tuplestore the
- * function returns, which spills to disk beyond work_mem: a list of the
- * whole table never holds more than a batch in memory besides.
- */
-#define LIST_BATCH 1000
-
-typedef struct ListBatchArg
-{
-	const EntityTable *t;
-	FunctionCallInfo fcinfo;
-	ModuleCall *call;
-} ListBatchArg;
-
-static void
-return_list_batch(SpiRows rows, void *arg)
-{
-	ListBatchArg *a = (ListBatchArg *) arg;
-
-	a->t->return_rows(a->fcinfo, a->call, rows);
-}
-
-/*
- * list_*(filters, skip, take, order_by, with_deleted): appends the rows to
- * the set the function returns (it called InitMaterializedSRF).
+ * The statement of list_*(filters, skip, take, order_by, with_deleted); every
+ * argument is checked here (22023), before the call begins.
  */
 void
-ListEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call)
+BuildListQuery(EntityQuery *q, const EntityTable *t, const ListArgs *args)
 {
-	QueryParams params = {0};
-	StringInfoData sql;
-	int32		skip = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
-	bool		no_take = PG_ARGISNULL(2);
-	int32		take = no_take ? 0 : PG_GETARG_INT32(2);
 	int			skip_param;
 	int			take_param;
-	SPIPlanPtr	plan;
-	ListBatchArg arg = {t, fcinfo, call};
 
-	if (skip < 0 || take < 0)
+	if (args->skip < 0 || args->take < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("skip and take must not be negative")));
 
-	build_query(&sql, t, "*", fcinfo, 0, 4, &params);
+	build_query(q, t, "*", args->filters, args->with_deleted);
 
 	/*
 	 * Filtered by id or email, the rows are few: find them through their
@@ -319,40 +234,170 @@ ListEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call)
 	 * tell how few match; the fence (OFFSET 0) keeps the ORDER BY out of the
 	 * scan.
 	 */
-	if (params.by_key)
+	if (q->params.by_key)
 	{
-		char	   *inner = sql.data;
+		char	   *inner = q->sql.data;
 
-		initStringInfo(&sql);
-		appendStringInfo(&sql, "SELECT * FROM (%s OFFSET 0) AS e", inner);
+		initStringInfo(&q->sql);
+		appendStringInfo(&q->sql, "SELECT * FROM (%s OFFSET 0) AS e", inner);
 	}
-	AppendOrderBy(&sql, t, PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3)));
-	skip_param = AddQueryParam(&params, INT8OID, Int64GetDatum(skip), false);
-	take_param = AddQueryParam(&params, INT8OID, Int64GetDatum(take), no_take);
-	appendStringInfo(&sql, " OFFSET $%d LIMIT $%d", skip_param, take_param);
-
-	plan = PlanForQuery(sql.data, &params);
-	if (!no_take && take <= LIST_BATCH)
-		t->return_rows(fcinfo, call, RunPlan(plan, params.values, params.nulls,
-											 true, SPI_OK_SELECT));
-	else
-		RunPlanInBatches(plan, params.values, params.nulls, LIST_BATCH,
-						 return_list_batch, &arg);
+	AppendOrderBy(&q->sql, t, args->order_by);
+	skip_param = AddQueryParam(&q->params, INT8OID, Int64GetDatum(args->skip), false);
+	take_param = AddQueryParam(&q->params, INT8OID, Int64GetDatum(args->take), !args->has_take);
+	appendStringInfo(&q->sql, " OFFSET $%d LIMIT $%d", skip_param, take_param);
+	q->batched = !args->has_take || args->take > LIST_BATCH;
 }
 
-/* count_*(filters, with_deleted) */
-int64
-CountEntities(const EntityTable *t, FunctionCallInfo fcinfo)
+/* The statement of count_*(filters, with_deleted), checked before the call. */
+void
+BuildCountQuery(EntityQuery *q, const EntityTable *t, const ListArgs *args)
 {
-	QueryParams params = {0};
-	StringInfoData sql;
-	SpiRows		rows;
+	build_query(q, t, "pg_catalog.count(*)", args->filters, args->with_deleted);
+}
+
+/* Runs a list, handing its rows to each(): at once, or a batch at a time. */
+void
+ListEntities(EntityQuery *q, EachRows each, void *arg)
+{
+	SPIPlanPtr	plan;
+
+	(void) table_oid(q->table);
+	plan = PlanForQuery(q->sql.data, &q->params);
+	if (q->batched)
+		RunPlanInBatches(plan, q->params.values, q->params.nulls, LIST_BATCH, each, arg);
+	else
+		each(RunPlan(plan, q->params.values, q->params.nulls, true, SPI_OK_SELECT), arg);
+}
+
+int64
+CountEntities(EntityQuery *q)
+{
+	SpiRows		rows = RunPlan(PlanForQuery(q->sql.data, &q->params), q->params.values,
+							   q->params.nulls, true, SPI_OK_SELECT);
 	bool		isnull;
 
-	build_query(&sql, t, "pg_catalog.count(*)", fcinfo, 0, 1, &params);
-	rows = RunPlan(PlanForQuery(sql.data, &params), params.values, params.nulls,
-				   true, SPI_OK_SELECT);
 	return DatumGetInt64(RowColumn(rows, 0, 1, &isnull));
+}
+
+/* ---------------------------------------------------------------- inserts */
+
+/*
+ * One field of every row as a one-dimensional array, absent fields as NULL:
+ * the parameters of the set-based INSERTs.
+ */
+Datum
+FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+
+	for (int i = 0; i < n; i++)
+	{
+		FieldValue *f = &rows[i * stride + field];
+
+		nulls[i] = !f->present || f->isnull;
+		elems[i] = nulls[i] ? (Datum) 0 : f->value;
+	}
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
+
+static Oid
+column_type(const EntityTable *t, int column)
+{
+	return t->columns[column - 1].kind == COL_METADATA ? JSONBOID : TEXTOID;
+}
+
+/*
+ * Inserts validated rows, in one statement, and returns them in input order.
+ * One row binds its fields as plain values, cheaper to run than unnesting
+ * arrays; many bind each column's fields as an array.
+ */
+SpiRows
+InsertEntities(const EntityTable *t, const InsertSpec *spec, FieldValue *rows, int n, Datum *more)
+{
+	int			nargs = spec->ncolumns + spec->nmore;
+	Oid			types[MAX_QUERY_PARAMS];
+	Datum		values[MAX_QUERY_PARAMS];
+	char		nulls[MAX_QUERY_PARAMS];
+	bool		one = (n == 1);
+	SPIPlanPtr *slot = &t->plans->insert[one ? 0 : 1];
+
+	Assert(nargs <= MAX_QUERY_PARAMS);
+	memset(nulls, ' ', nargs);
+	for (int c = 0; c < spec->ncolumns; c++)
+	{
+		Oid			type = column_type(t, spec->columns[c]);
+
+		if (one)
+		{
+			FieldValue *f = &rows[spec->fields[c]];
+
+			types[c] = type;
+			nulls[c] = (!f->present || f->isnull) ? 'n' : ' ';
+			values[c] = nulls[c] == 'n' ? (Datum) 0 : f->value;
+		}
+		else
+		{
+			types[c] = get_array_type(type);
+			values[c] = FieldArray(rows, n, spec->stride, spec->fields[c], type);
+		}
+	}
+	for (int m = 0; m < spec->nmore; m++)
+	{
+		types[spec->ncolumns + m] = spec->more_types[m];
+		values[spec->ncolumns + m] = more[m];
+	}
+
+	if (*slot == NULL)
+	{
+		StringInfoData columns;
+		StringInfoData source;
+
+		initStringInfo(&columns);
+		initStringInfo(&source);
+		for (int c = 0; c < spec->ncolumns; c++)
+		{
+			const char *name = t->columns[spec->columns[c] - 1].name;
+
+			appendStringInfo(&columns, "%s, ", name);
+			if (one)
+				appendStringInfo(&source, "%s$%d", c > 0 ? ", " : "", c + 1);
+			else
+				appendStringInfo(&source, "%spg_catalog.unnest($%d::%s)", c > 0 ? ", " : "", c + 1,
+								 format_type_be_qualified(types[c]));
+		}
+		if (one)
+			TablePlan(t, slot, false, nargs, types,
+					  "INSERT INTO %s (%screated_at, updated_at%s%s) "
+					  "VALUES (%s, pg_catalog.now(), pg_catalog.now()%s%s) RETURNING *",
+					  t->relation, columns.data, spec->nmore ? ", " : "", spec->nmore ? spec->more_columns : "",
+					  source.data, spec->nmore ? ", " : "", spec->nmore ? spec->more_values : "");
+		else
+		{
+			StringInfoData names;
+
+			initStringInfo(&names);
+			for (int c = 0; c < spec->ncolumns; c++)
+				appendStringInfo(&names, "%s%s", c > 0 ? ", " : "", t->columns[spec->columns[c] - 1].name);
+			TablePlan(t, slot, false, nargs, types,
+					  "INSERT INTO %s (%screated_at, updated_at%s%s) "
+					  "SELECT %s, pg_catalog.now(), pg_catalog.now()%s%s "
+					  "FROM ROWS FROM (%s) AS r(%s) RETURNING *",
+					  t->relation, columns.data, spec->nmore ? ", " : "", spec->nmore ? spec->more_columns : "",
+					  names.data, spec->nmore ? ", " : "", spec->nmore ? spec->more_values : "",
+					  source.data, names.data);
+		}
+	}
+	else
+		(void) table_oid(t);
+	return RunTablePlan(t, *slot, values, nulls, false, SPI_OK_INSERT_RETURNING);
 }
 
 /* ---------------------------------------------------------------- updates */
@@ -371,26 +416,22 @@ values_equal(Datum a, bool anull, Datum b, bool bnull, bool is_json)
 static SPIPlanPtr
 update_plan(const EntityTable *t)
 {
-	if (t->plans->update == NULL)
+	StringInfoData sets;
+	Oid			types[MAX_QUERY_PARAMS];
+
+	if (t->plans->update != NULL)
+		return t->plans->update;
+	types[0] = TEXTOID;
+	initStringInfo(&sets);
+	for (int k = 0; k < t->nchange_columns; k++)
 	{
-		StringInfoData sets;
-		Oid			types[MAX_QUERY_PARAMS];
-
-		types[0] = TEXTOID;
-		initStringInfo(&sets);
-		for (int k = 0; k < t->nchange_columns; k++)
-		{
-			const EntityColumn *col = &t->columns[t->change_columns[k] - 1];
-
-			types[k + 1] = (col->kind == COL_METADATA) ? JSONBOID : TEXTOID;
-			appendStringInfo(&sets, "%s = $%d, ", col->name, k + 2);
-		}
-		table_plan(&t->plans->update, false, t->nchange_columns + 1, types,
-				   "UPDATE %s SET %supdated_at = pg_catalog.now() "
-				   "WHERE id OPERATOR(pg_catalog.=) $1::pg_catalog.text RETURNING *",
-				   t->relation, sets.data);
+		types[k + 1] = column_type(t, t->change_columns[k]);
+		appendStringInfo(&sets, "%s = $%d, ", t->columns[t->change_columns[k] - 1].name, k + 2);
 	}
-	return t->plans->update;
+	return TablePlan(t, &t->plans->update, false, t->nchange_columns + 1, types,
+					 "UPDATE %s SET %supdated_at = pg_catalog.now() "
+					 "WHERE id OPERATOR(pg_catalog.=) $1::pg_catalog.text RETURNING *",
+					 t->relation, sets.data);
 }
 
 /*
@@ -400,9 +441,9 @@ update_plan(const EntityTable *t)
  * whether any value really changed; only then is the row written and
  * updated_at moved. Metadata merges as Medusa's does; JSON null clears it.
  */
-bool
-ApplyChanges(const EntityTable *t, text *id, FieldValue *changes, SpiRows *result,
-			 bool *changed)
+static bool
+apply_changes(const EntityTable *t, text *id, FieldValue *changes, SpiRows *result,
+			  bool *changed)
 {
 	static const Oid lock_types[] = {TEXTOID};
 	Datum		values[MAX_QUERY_PARAMS];
@@ -411,10 +452,10 @@ ApplyChanges(const EntityTable *t, text *id, FieldValue *changes, SpiRows *resul
 
 	values[0] = PointerGetDatum(id);
 	nulls[0] = ' ';
-	current = RunPlan(table_plan(&t->plans->lock, false, 1, lock_types,
-								 "SELECT * FROM %s WHERE id OPERATOR(pg_catalog.=) $1::pg_catalog.text "
-								 "AND deleted_at IS NULL FOR UPDATE",
-								 t->relation),
+	current = RunPlan(TablePlan(t, &t->plans->lock, false, 1, lock_types,
+								"SELECT * FROM %s WHERE id OPERATOR(pg_catalog.=) $1::pg_catalog.text "
+								"AND deleted_at IS NULL FOR UPDATE",
+								t->relation),
 					  values, NULL, false, SPI_OK_SELECT);
 	if (current.count == 0)
 		return false;
@@ -453,7 +494,7 @@ ApplyChanges(const EntityTable *t, text *id, FieldValue *changes, SpiRows *resul
 		*result = current;
 		return true;
 	}
-	*result = RunPlan(update_plan(t), values, nulls, false, SPI_OK_UPDATE_RETURNING);
+	*result = RunTablePlan(t, update_plan(t), values, nulls, false, SPI_OK_UPDATE_RETURNING);
 	return true;
 }
 
@@ -468,55 +509,42 @@ LockRowsInIdOrder(const EntityTable *t, Datum ids)
 {
 	static const Oid types[] = {TEXTARRAYOID};
 
-	RunPlan(table_plan(&t->plans->lock_many, true, 1, types,
-					   "SELECT FROM %s AS e, pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
-					   "WHERE e.id OPERATOR(pg_catalog.=) ids.id ORDER BY e.id FOR UPDATE OF e",
-					   t->relation),
+	RunPlan(TablePlan(t, &t->plans->lock_many, true, 1, types,
+					  "SELECT FROM %s AS e, pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
+					  "WHERE e.id OPERATOR(pg_catalog.=) ids.id ORDER BY e.id FOR UPDATE OF e",
+					  t->relation),
 			&ids, NULL, false, SPI_OK_SELECT);
 }
 
 /* update_*(id, changes): the row as it now is, and its event if it changed. */
 SpiRows
-UpdateEntity(const EntityTable *t, text *id, FieldValue *changes)
+UpdateEntity(ModuleCall *call, const EntityTable *t, text *id, FieldValue *changes)
 {
 	SpiRows		rows;
 	bool		changed;
 
-	if (!ApplyChanges(t, id, changes, &rows, &changed))
+	if (!apply_changes(t, id, changes, &rows, &changed))
 		ReportMissing(t, &id, 1);
 	if (changed)
-		EmitEvents(psprintf("%s.updated", t->entity), RowsColumnArray(rows, 1, TEXTOID));
+		EmitEvents(call, psprintf("%s.updated", t->entity), rows, 1);
 	return rows;
 }
 
 /*
- * update_*s: applies each row's changes in order, returns the rows as they
- * end up, and writes one "<entity>.updated" event per entity that changed. Any
- * missing id fails the whole call, naming every missing id.
+ * update_*s: applies each row's changes in order, hands each row as it ends
+ * up to each(), and emits one "<entity>.updated" event per entity that
+ * changed. Any missing id fails the whole call, naming every missing id.
  */
 void
-UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows, int n,
-			   int stride, int id_field, int changes_field)
+UpdateEntities(ModuleCall *call, const EntityTable *t, FieldValue *rows, int n, int stride,
+			   int id_field, int changes_field, EachRows each, void *arg)
 {
 	text	  **missing = palloc(sizeof(text *) * Max(n, 1));
 	int			nmissing = 0;
 	Datum	   *changed_ids = palloc(sizeof(Datum) * Max(n, 1));
 	int			nchanged = 0;
-	ModuleCall	call;
+	char	   *event = psprintf("%s.updated", t->entity);
 
-	for (int i = 0; i < n; i++)
-	{
-		FieldValue *id = &rows[i * stride + id_field];
-
-		if (!id->present || id->isnull)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("each %s to update needs an id", t->entity),
-					 errcontext("element %d of %ss", i, t->entity)));
-	}
-
-	InitMaterializedSRF(fcinfo, 0);
-	BeginModuleCall(&call);
 	if (n > 1)
 		LockRowsInIdOrder(t, FieldArray(rows, n, stride, id_field, TEXTOID));
 	for (int i = 0; i < n; i++)
@@ -526,11 +554,11 @@ UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows, 
 		SpiRows		result;
 		bool		changed;
 
-		if (!ApplyChanges(t, id, f + changes_field, &result, &changed))
+		if (!apply_changes(t, id, f + changes_field, &result, &changed))
 			missing[nmissing++] = id;
 		else
 		{
-			t->return_rows(fcinfo, &call, result);
+			each(result, arg);
 			if (changed)
 				changed_ids[nchanged++] = PointerGetDatum(id);
 		}
@@ -540,118 +568,95 @@ UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows, 
 
 	/* an id listed twice is still one entity changed: one event */
 	nchanged = UniqueTextsInOrder(changed_ids, nchanged);
-	EmitEvents(psprintf("%s.updated", t->entity),
-			   PointerGetDatum(construct_array(changed_ids, nchanged, TEXTOID, -1, false, TYPALIGN_INT)));
-	EndModuleCall(&call);
-}
-
-/* P0002 naming every missing id, each once. */
-void
-ReportMissing(const EntityTable *t, text **ids, int n)
-{
-	StringInfoData list;
-	Datum	   *unique = palloc(sizeof(Datum) * n);
-
-	for (int i = 0; i < n; i++)
-		unique[i] = PointerGetDatum(ids[i]);
-	n = UniqueTextsInOrder(unique, n);
-	for (int i = 0; i < n; i++)
-		ids[i] = DatumGetTextPP(unique[i]);
-
-	if (n == 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_NO_DATA_FOUND),
-				 errmsg("%s \"%s\" does not exist", t->entity, ClippedText(ids[0]))));
-
-	initStringInfo(&list);
-	for (int i = 0; i < n; i++)
-		appendStringInfo(&list, "%s\"%s\"", i > 0 ? ", " : "", ClippedText(ids[i]));
-	ereport(ERROR,
-			(errcode(ERRCODE_NO_DATA_FOUND),
-			 errmsg("%d %ss do not exist", n, t->entity),
-			 errdetail("Missing ids: %s.", list.data)));
+	for (int i = 0; i < nchanged; i++)
+		EmitEvent(call, event, changed_ids[i]);
 }
 
 /* ---------------------------------------------------------------- by id */
 
 /*
- * Runs "change" (a DELETE or an UPDATE of the table as "e") on the rows whose
- * ids argument 0 holds and that meet "condition", writes one
- * "<entity>.<event>" per row it changed, and returns their ids, sorted.
+ * Runs "change" (a DELETE or an UPDATE of the table as "e", %s standing for
+ * the table) on the rows whose ids the text[] ids holds and that meet
+ * "condition", and returns "returning" of the rows it changed, sorted by id.
  * "id_source" is the word that brings in another table: USING or FROM.
+ * Parameters $2.. are extra[], of extra_types.
  *
  * One id is matched with "e.id = $1", which always reads the primary key.
  * Many are joined to unnest(ids): "id = ANY(ids)" would let a plan filter
  * rows by the array, comparing every row with every id (minutes for 150,000
- * ids). The two statements are kept apart because a single generic plan must
- * suit both sizes: planned for a batch, the join may hash a whole index even
- * when one id is given; and the batch is planned for each call's ids (see
- * KeptBatchPlan). Many are locked in id order first (LockRowsInIdOrder).
- * A row named twice is changed once.
+ * ids). Many are locked in id order first (LockRowsInIdOrder), unless the
+ * caller did ("locked"). A row named twice is changed once.
  */
-static void
-change_by_ids(const EntityTable *t, FunctionCallInfo fcinfo, SPIPlanPtr slots[2],
-			  const char *change, const char *id_source, const char *condition,
-			  const char *event)
+SpiRows
+ChangeByIds(const EntityTable *t, PlanPair plans, const char *change, const char *id_source,
+			const char *condition, const char *returning, ArrayType *ids, bool locked,
+			int nextra, const Oid *extra_types, Datum *extra)
 {
-	static const Oid one_type[] = {TEXTOID};
-	static const Oid many_type[] = {TEXTARRAYOID};
-	ArrayType  *ids;
-	bool		one;
-	Datum		values[1];
-	ModuleCall	call;
-	SpiRows		rows;
+	Oid			types[MAX_QUERY_PARAMS];
+	Datum		values[MAX_QUERY_PARAMS];
+	bool		one = OnlyElement(ids, &values[0]);
+	char	   *verb = psprintf(change, t->relation);
 	SPIPlanPtr	plan;
 
-	RequireArgument(fcinfo, 0, "ids");
-	ids = PG_GETARG_ARRAYTYPE_P(0);
-	one = OnlyElement(ids, &values[0]);
+	types[0] = one ? TEXTOID : TEXTARRAYOID;
 	if (!one)
 		values[0] = PointerGetDatum(ids);
-
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	BeginModuleCall(&call);
+	for (int i = 0; i < nextra; i++)
+	{
+		types[i + 1] = extra_types[i];
+		values[i + 1] = extra[i];
+	}
 	if (one)
-		plan = table_plan(&slots[0], false, 1, one_type,
-						  "WITH changed AS (%s WHERE e.id OPERATOR(pg_catalog.=) $1::pg_catalog.text%s "
-						  "RETURNING e.id) SELECT id FROM changed",
-						  change, condition);
+		plan = TablePlan(t, &plans[0], false, nextra + 1, types,
+						 "WITH changed AS (%s WHERE e.id OPERATOR(pg_catalog.=) $1::pg_catalog.text%s "
+						 "RETURNING %s) SELECT * FROM changed",
+						 verb, condition, returning);
 	else
 	{
-		LockRowsInIdOrder(t, values[0]);
-		plan = table_plan(&slots[1], true, 1, many_type,
-						  "WITH changed AS (%s %s pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
-						  "WHERE e.id OPERATOR(pg_catalog.=) ids.id%s RETURNING e.id) "
-						  "SELECT id FROM changed ORDER BY id",
-						  change, id_source, condition);
+		if (!locked)
+			LockRowsInIdOrder(t, values[0]);
+		plan = TablePlan(t, &plans[1], true, nextra + 1, types,
+						 "WITH changed AS (%s %s pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
+						 "WHERE e.id OPERATOR(pg_catalog.=) ids.id%s RETURNING %s) "
+						 "SELECT * FROM changed ORDER BY id",
+						 verb, id_source, condition, returning);
 	}
-	rows = RunPlan(plan, values, NULL, false, SPI_OK_SELECT);
-	EmitEvents(psprintf("%s.%s", t->entity, event), RowsColumnArray(rows, 1, TEXTOID));
-	ReturnColumn(fcinfo, rows, 1);
-	EndModuleCall(&call);
+	return RunTablePlan(t, plan, values, NULL, false, SPI_OK_SELECT);
 }
 
-void
-DeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo)
+/* delete_*(ids): the ids deleted, and their events. */
+SpiRows
+DeleteEntities(ModuleCall *call, const EntityTable *t, ArrayType *ids)
 {
-	change_by_ids(t, fcinfo, t->plans->hard_delete,
-				  psprintf("DELETE FROM %s AS e", t->relation), "USING", "", "deleted");
+	SpiRows		rows = ChangeByIds(t, t->plans->hard_delete, "DELETE FROM %s AS e", "USING", "",
+								   "e.id", ids, false, 0, NULL, NULL);
+
+	EmitEvents(call, psprintf("%s.deleted", t->entity), rows, 1);
+	return rows;
 }
 
-void
-SoftDeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo)
+/* soft_delete_*(ids): the ids soft-deleted now, and their events. */
+SpiRows
+SoftDeleteEntities(ModuleCall *call, const EntityTable *t, ArrayType *ids)
 {
-	change_by_ids(t, fcinfo, t->plans->soft_delete,
-				  psprintf("UPDATE %s AS e SET deleted_at = pg_catalog.now(), updated_at = pg_catalog.now()",
-						   t->relation),
-				  "FROM", " AND e.deleted_at IS NULL", "deleted");
+	SpiRows		rows = ChangeByIds(t, t->plans->soft_delete,
+								   "UPDATE %s AS e SET deleted_at = pg_catalog.now(), "
+								   "updated_at = pg_catalog.now()",
+								   "FROM", " AND e.deleted_at IS NULL", "e.id", ids, false, 0, NULL, NULL);
+
+	EmitEvents(call, psprintf("%s.deleted", t->entity), rows, 1);
+	return rows;
 }
 
-void
-RestoreEntities(const EntityTable *t, FunctionCallInfo fcinfo)
+/* restore_*(ids): the ids restored, and their events. */
+SpiRows
+RestoreEntities(ModuleCall *call, const EntityTable *t, ArrayType *ids, bool locked)
 {
-	change_by_ids(t, fcinfo, t->plans->restore,
-				  psprintf("UPDATE %s AS e SET deleted_at = NULL, updated_at = pg_catalog.now()",
-						   t->relation),
-				  "FROM", psprintf(" AND e.deleted_at IS NOT NULL AND %s", t->restorable), "restored");
+	SpiRows		rows = ChangeByIds(t, t->plans->restore,
+								   "UPDATE %s AS e SET deleted_at = NULL, updated_at = pg_catalog.now()",
+								   "FROM", psprintf(" AND e.deleted_at IS NOT NULL AND %s", t->restorable),
+								   "e.id", ids, locked, 0, NULL, NULL);
+
+	EmitEvents(call, psprintf("%s.restored", t->entity), rows, 1);
+	return rows;
 }

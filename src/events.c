@@ -5,10 +5,11 @@
  *		commit, claimed by workers with claim_events(), and purged by age with
  *		purge_events().
  *
- * Both the row and the NOTIFY belong to the (sub)transaction that made the
- * change, so a rollback, or ROLLBACK TO SAVEPOINT, takes them back too. The
- * subscribers of each event run right after its row is written
- * (subscribers.c).
+ * A call collects its events as it makes its changes and writes them with
+ * one statement at its end (WriteEvents); then the subscribers of each event
+ * run (subscribers.c), still inside the call. Both the rows and the NOTIFYs
+ * belong to the (sub)transaction that made the change, so a rollback, or
+ * ROLLBACK TO SAVEPOINT, takes them back too.
  */
 #include "postgres.h"
 
@@ -23,6 +24,7 @@
 #include "user_module.h"
 
 #define EVENT_CHANNEL "user_module_events"
+#define EVENT_TABLE "user_module.event"
 
 static SPIPlanPtr insert_events_plan = NULL;
 static SPIPlanPtr insert_event_plan = NULL;
@@ -47,45 +49,103 @@ notify_event(int64 id, const char *name)
 	pfree(payload.data);
 }
 
+/* Room for "more" events in the call's list. */
+static void
+reserve_events(PendingEvents *events, uint64 more)
+{
+	if (events->n + more <= (uint64) events->max)
+		return;
+	if (events->n + more > (uint64) (MaxAllocSize / sizeof(Datum)))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many events in one call")));
+	events->max = Max(events->max * 2, (int) (events->n + more));
+	events->max = Min(events->max, (int) (MaxAllocSize / sizeof(Datum)));
+	if (events->names == NULL)
+	{
+		events->names = palloc(sizeof(Datum) * events->max);
+		events->entity_ids = palloc(sizeof(Datum) * events->max);
+	}
+	else
+	{
+		events->names = repalloc(events->names, sizeof(Datum) * events->max);
+		events->entity_ids = repalloc(events->entity_ids, sizeof(Datum) * events->max);
+	}
+}
+
+/* Adds an event, named "name", for entity_id (text) to those the call writes when it ends. */
+void
+EmitEvent(ModuleCall *call, const char *name, Datum entity_id)
+{
+	reserve_events(&call->events, 1);
+	call->events.names[call->events.n] = CStringGetTextDatum(name);
+	call->events.entity_ids[call->events.n++] = entity_id;
+}
+
+/* One event named "name" for the id in column id_column of each row, in row order. */
+void
+EmitEvents(ModuleCall *call, const char *name, SpiRows rows, int id_column)
+{
+	Datum		text_name;
+
+	if (rows.count == 0)
+		return;
+	text_name = CStringGetTextDatum(name);
+	reserve_events(&call->events, rows.count);
+	for (uint64 i = 0; i < rows.count; i++)
+	{
+		bool		isnull;
+
+		call->events.names[call->events.n] = text_name;
+		call->events.entity_ids[call->events.n++] = RowColumn(rows, i, id_column, &isnull);
+	}
+}
+
 /*
- * Writes one event named "name" for each id of the text[] entity_ids, in
- * array order, then runs their subscribers. Called inside a ModuleCall.
+ * Writes the call's events with one statement, in the order they were
+ * emitted, sends their NOTIFYs, then runs their subscribers: so a subscriber
+ * sees every change of the call. Every entry point that emits events calls
+ * this before EndModuleCall.
  */
 void
-EmitEvents(const char *name, Datum entity_ids)
+WriteEvents(ModuleCall *call)
 {
-	static const Oid types[] = {TEXTOID, TEXTARRAYOID};
-	ArrayType  *ids = DatumGetArrayTypeP(entity_ids);
+	static const Oid one_types[] = {TEXTOID, TEXTOID};
+	static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID};
+	PendingEvents *events = &call->events;
 	Datum		values[2];
 	SpiRows		rows;
 
-	if (ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)) == 0)
+	if (events->n == 0)
 		return;
-
-	values[0] = CStringGetTextDatum(name);
-	if (OnlyElement(ids, &values[1]))
+	if (events->n == 1)
 	{
-		/* one event: plain VALUES, cheaper to run than unnesting an array */
-		static const Oid one_types[] = {TEXTOID, TEXTOID};
-
+		/* one event: plain VALUES, cheaper to run than unnesting arrays */
+		values[0] = events->names[0];
+		values[1] = events->entity_ids[0];
 		rows = RunPlan(KeptPlan(&insert_event_plan,
-								"INSERT INTO user_module.event (name, entity_id, data) "
+								"INSERT INTO " EVENT_TABLE " (name, entity_id, data) "
 								"VALUES ($1, $2, pg_catalog.jsonb_build_object('id', $2)) "
 								"RETURNING *",
-								2, one_types),
+								lengthof(one_types), one_types),
 					   values, NULL, false, SPI_OK_INSERT_RETURNING);
 	}
 	else
 	{
-		values[1] = entity_ids;
+		values[0] = PointerGetDatum(construct_array(events->names, events->n, TEXTOID,
+													-1, false, TYPALIGN_INT));
+		values[1] = PointerGetDatum(construct_array(events->entity_ids, events->n, TEXTOID,
+													-1, false, TYPALIGN_INT));
 		rows = RunPlan(KeptPlan(&insert_events_plan,
-								"INSERT INTO user_module.event (name, entity_id, data) "
-								"SELECT $1, e, pg_catalog.jsonb_build_object('id', e) "
-								"FROM pg_catalog.unnest($2::pg_catalog.text[]) AS e "
+								"INSERT INTO " EVENT_TABLE " (name, entity_id, data) "
+								"SELECT e.name, e.entity_id, pg_catalog.jsonb_build_object('id', e.entity_id) "
+								"FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
+								"pg_catalog.unnest($2::pg_catalog.text[])) AS e(name, entity_id) "
 								"RETURNING *",
-								2, types),
+								lengthof(types), types),
 					   values, NULL, false, SPI_OK_INSERT_RETURNING);
 	}
+	events->n = 0;
 
 	if (um_notify)
 	{
@@ -93,10 +153,11 @@ EmitEvents(const char *name, Datum entity_ids)
 		{
 			bool		isnull;
 
-			notify_event(DatumGetInt64(RowColumn(rows, i, 1, &isnull)), name);
+			notify_event(DatumGetInt64(RowColumn(rows, i, 1, &isnull)),
+						 TextDatumGetCString(RowColumn(rows, i, 2, &isnull)));
 		}
 	}
-	RunSubscribers(name, rows);
+	RunSubscribers(rows);
 }
 
 /*
@@ -126,8 +187,8 @@ um_claim_events(PG_FUNCTION_ARGS)
 	ReturnRows(fcinfo,
 			   RunPlan(KeptPlan(&claim_events_plan,
 								"WITH claimed AS ("
-								" DELETE FROM user_module.event WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
-								"  SELECT id FROM user_module.event ORDER BY id LIMIT $1"
+								" DELETE FROM " EVENT_TABLE " WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+								"  SELECT id FROM " EVENT_TABLE " ORDER BY id LIMIT $1"
 								"  FOR UPDATE SKIP LOCKED))"
 								" RETURNING *) "
 								"SELECT * FROM claimed ORDER BY id",
@@ -167,8 +228,8 @@ um_purge_events(PG_FUNCTION_ARGS)
 	values[0] = PG_GETARG_DATUM(0);
 	rows = RunPlan(KeptPlan(&purge_events_plan,
 							"WITH purged AS ("
-							" DELETE FROM user_module.event WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
-							"  SELECT id FROM user_module.event"
+							" DELETE FROM " EVENT_TABLE " WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+							"  SELECT id FROM " EVENT_TABLE
 							"  WHERE created_at OPERATOR(pg_catalog.<) (pg_catalog.now() OPERATOR(pg_catalog.-) $1)"
 							"  FOR UPDATE SKIP LOCKED))"
 							" RETURNING 1) "

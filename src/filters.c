@@ -59,17 +59,10 @@ find_column(const EntityTable *table, const char *name, int len)
 {
 	for (int i = 0; i < table->ncolumns; i++)
 	{
-		if (NameIs(table->columns[i].name, name, len))
+		if (table->columns[i].kind != COL_INTERNAL && NameIs(table->columns[i].name, name, len))
 			return &table->columns[i];
 	}
 	return NULL;
-}
-
-/* A caller's value as it may appear in a message: at most 64 characters. */
-static char *
-clipped(const char *s, int len)
-{
-	return pnstrdup(s, pg_mbcharcliplen(s, len, 64));
 }
 
 /*
@@ -196,7 +189,7 @@ append_time_filter(StringInfo sql, const EntityColumn *col, JsonbValue *v, Query
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown operator \"%s\" in filter on %s",
-							clipped(k.val.string.val, k.val.string.len), col->name),
+							ClippedString(k.val.string.val, k.val.string.len), col->name),
 					 errhint("Use $gt, $gte, $lt, $lte or $eq.")));
 		tok = JsonbIteratorNext(&it, &val, true);
 		Assert(tok == WJB_VALUE);
@@ -325,7 +318,7 @@ AppendWhereClause(StringInfo sql, const EntityTable *table, Jsonb *filters,
 					ereport(ERROR,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("unknown filter \"%s\" for %s",
-									clipped(k.val.string.val, k.val.string.len), table->entity)));
+									ClippedString(k.val.string.val, k.val.string.len), table->entity)));
 				switch (col->kind)
 				{
 					case COL_TEXT:
@@ -417,7 +410,7 @@ AppendOrderBy(StringInfo sql, const EntityTable *table, const char *order_by)
 		if (col == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("cannot order %ss by \"%s\"", table->entity, clipped(name, len)),
+					 errmsg("cannot order %ss by \"%s\"", table->entity, ClippedString(name, len)),
 					 errhint("order_by takes column names of the %s row, \"-\" before a name for descending.",
 							 table->entity)));
 		if (has_id || named[col - table->columns])

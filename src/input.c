@@ -1,7 +1,8 @@
 /*
  * input.c
  *		Validation of arguments and JSON input: emails, ids, names, metadata,
- *		and the objects of create_users/update_users. Every rejection is 22023.
+ *		and the objects of create_users/update_users. Every rejection is 22023,
+ *		raised before a call switches role or touches a table.
  */
 #include "postgres.h"
 
@@ -16,11 +17,30 @@
 #define MAX_EMAIL_LEN	254
 #define MAX_LOCAL_LEN	64
 
-/* A key as it may appear in a message: 64 characters, so 1 MB is not echoed. */
-static char *
-clip_for_message(const char *s, int len)
+/*
+ * A caller's string as it may appear in a message: at most 64 characters, so
+ * a 1 MB value is not echoed into the log.
+ */
+char *
+ClippedString(const char *s, int len)
 {
 	return pnstrdup(s, pg_mbcharcliplen(s, len, 64));
+}
+
+char *
+ClippedText(text *t)
+{
+	return ClippedString(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+/* 22023 when argument argno (named name in the message) is SQL NULL. */
+void
+RequireArgument(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be null", name)));
 }
 
 char *
@@ -89,7 +109,7 @@ ParseJsonObjectFields(JsonbContainer *object, const FieldSpec *specs, int nspecs
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("unknown key \"%s\" in %s",
-								clip_for_message(v.val.string.val, v.val.string.len), what)));
+								ClippedString(v.val.string.val, v.val.string.len), what)));
 		}
 		else if (tok == WJB_VALUE)
 		{
@@ -112,6 +132,135 @@ ParseJsonObjectFields(JsonbContainer *object, const FieldSpec *specs, int nspecs
 								spec->type == FIELD_TEXT ? "a string" : "an object",
 								json_type_name(&v))));
 		}
+	}
+}
+
+/* Adds "element N of <what>" to errors raised while reading a JSON array. */
+typedef struct ElementContext
+{
+	const char *what;
+	int			index;
+} ElementContext;
+
+static void
+element_error_context(void *arg)
+{
+	ElementContext *ctx = (ElementContext *) arg;
+
+	errcontext("element %d of %s", ctx->index, ctx->what);
+}
+
+/*
+ * Reads a JSON array of objects, or one object, as create_* and update_* take
+ * them: row i's fields are parsed with specs into out[i * nspecs]. "entity"
+ * names one object in messages ("user"). Returns the number of rows.
+ */
+int
+ParseJsonObjects(Jsonb *objects, const char *entity, const FieldSpec *specs, int nspecs,
+				 FieldValue **out)
+{
+	char	   *what = psprintf("%ss", entity);
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	ElementContext ectx = {what, 0};
+	ErrorContextCallback callback;
+	FieldValue *rows;
+	int			n = 0;
+
+	if (JB_ROOT_IS_OBJECT(objects))
+	{
+		rows = palloc0(sizeof(FieldValue) * nspecs);
+		ParseJsonObjectFields(&objects->root, specs, nspecs, rows, entity);
+		*out = rows;
+		return 1;
+	}
+	if (JB_ROOT_IS_SCALAR(objects))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a JSON array of objects", what)));
+
+	rows = palloc0(sizeof(FieldValue) * nspecs * Max(JB_ROOT_COUNT(objects), 1));
+
+	callback.callback = element_error_context;
+	callback.arg = &ectx;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
+
+	it = JsonbIteratorInit(&objects->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		ectx.index = n;
+		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must be a JSON array of objects", what)));
+		ParseJsonObjectFields(v.val.binary.data, specs, nspecs, rows + n * nspecs, entity);
+		n++;
+	}
+
+	error_context_stack = callback.previous;
+	*out = rows;
+	return n;
+}
+
+/*
+ * What every new user and invite must have: an email (normalized in place),
+ * and an id that is valid or, when none is given, a fresh "<entity>_<ULID>".
+ */
+void
+CheckNewEntity(const char *entity, FieldValue *id, FieldValue *email)
+{
+	if (!email->present || email->isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("email is required")));
+	email->value = PointerGetDatum(NormalizeEmail(DatumGetTextPP(email->value)));
+
+	if (id->present && !id->isnull)
+		CheckEntityId(DatumGetTextPP(id->value));
+	else
+	{
+		id->present = true;
+		id->isnull = false;
+		id->value = PointerGetDatum(NewEntityId(entity));
+	}
+}
+
+void
+ReadListArgs(FunctionCallInfo fcinfo, ListArgs *args)
+{
+	args->filters = PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0);
+	args->skip = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
+	args->has_take = !PG_ARGISNULL(2);
+	args->take = args->has_take ? PG_GETARG_INT32(2) : 0;
+	args->order_by = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	args->with_deleted = !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+}
+
+void
+ReadCountArgs(FunctionCallInfo fcinfo, ListArgs *args)
+{
+	memset(args, 0, sizeof(ListArgs));
+	args->filters = PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0);
+	args->with_deleted = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+}
+
+/* update_*s: every object must name the row it changes. */
+void
+RequireIds(const char *entity, FieldValue *rows, int n, int stride, int id_field)
+{
+	for (int i = 0; i < n; i++)
+	{
+		FieldValue *id = &rows[i * stride + id_field];
+
+		if (!id->present || id->isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("each %s to update needs an id", entity),
+					 errcontext("element %d of %ss", i, entity)));
 	}
 }
 

@@ -49,16 +49,26 @@ enum
 	ICOL_TOKEN_ISSUED_AT
 };
 
-/* What filters and order_by may name: the columns an invite is returned with. */
+/* Every column, as the install script creates them (checked at first use). */
 static const EntityColumn invite_columns[] = {
-	{"id", COL_TEXT},
-	{"email", COL_TEXT_CI},
-	{"accepted", COL_BOOL},
-	{"expires_at", COL_TIME},
-	{"metadata", COL_METADATA},
-	{"created_at", COL_TIME},
-	{"updated_at", COL_TIME},
-	{"deleted_at", COL_TIME},
+	[ICOL_ID - 1] = {"id", COL_TEXT},
+	[ICOL_EMAIL - 1] = {"email", COL_TEXT_CI},
+	[ICOL_ACCEPTED - 1] = {"accepted", COL_BOOL},
+	[ICOL_EXPIRES_AT - 1] = {"expires_at", COL_TIME},
+	[ICOL_METADATA - 1] = {"metadata", COL_METADATA},
+	[ICOL_CREATED_AT - 1] = {"created_at", COL_TIME},
+	[ICOL_UPDATED_AT - 1] = {"updated_at", COL_TIME},
+	[ICOL_DELETED_AT - 1] = {"deleted_at", COL_TIME},
+	[ICOL_TOKEN_JTI - 1] = {"token_jti", COL_INTERNAL},
+	[ICOL_TOKEN_ISSUED_AT - 1] = {"token_issued_at", COL_INTERNAL},
+};
+
+static const UniqueMessage invite_unique[] = {
+	{"invite_pkey", "invite id is already in use",
+	"Another invite, live or soft-deleted, has the same id."},
+	{"invite_email_unique", "email is already in use by another invite",
+	"Emails are unique among live invites, compared case-insensitively."},
+	{NULL, NULL, NULL},
 };
 
 /* The keys of an invite object; updates take id and metadata only. */
@@ -83,8 +93,6 @@ static const FieldSpec invite_update_fields[] = {
 
 static const int invite_change_columns[] = {ICOL_METADATA};
 
-static void return_invite_rows(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows);
-
 static EntityPlans invite_plans;
 
 static const EntityTable invite_table = {
@@ -98,18 +106,28 @@ static const EntityTable invite_table = {
 	.nchange_columns = lengthof(invite_change_columns),
 	/* acceptance is final: an accepted invite stays deleted */
 	.restorable = "NOT accepted",
-	.return_rows = return_invite_rows,
+	.unique = invite_unique,
 	.plans = &invite_plans,
 };
 
-static SPIPlanPtr restorable_emails_plan = NULL;
-static SPIPlanPtr insert_invites_plan = NULL;
-static SPIPlanPtr insert_invite_plan = NULL;
-static SPIPlanPtr refresh_plan = NULL;
-static SPIPlanPtr refresh_one_plan = NULL;
-static SPIPlanPtr missing_ids_plan = NULL;
+/*
+ * A new invite's row: id, email and metadata from its fields; a fresh token
+ * (jti), one issue time for the batch ($4) and the expiry it gives ($5).
+ */
+static const InsertSpec invite_insert = {
+	.ncolumns = 3,
+	.columns = (const int[]) {ICOL_ID, ICOL_EMAIL, ICOL_METADATA},
+	.fields = (const int[]) {IF_ID, IF_EMAIL, IF_METADATA},
+	.stride = IF_COUNT,
+	.more_columns = "accepted, token_jti, token_issued_at, expires_at",
+	.more_values = "false, pg_catalog.gen_random_uuid(), $4, $5",
+	.nmore = 2,
+	.more_types = (const Oid[]) {TIMESTAMPTZOID, TIMESTAMPTZOID},
+};
+
 static SPIPlanPtr lock_any_plan = NULL;
 static SPIPlanPtr mark_accepted_plan = NULL;
+static PlanPair refresh_plans;
 
 /* ---------------------------------------------------------------- time */
 
@@ -187,11 +205,20 @@ invite_tuple(TupleDesc desc, SpiRows rows, uint64 i, const char *token)
 	return heap_form_tuple(desc, values, nulls);
 }
 
-static void
-return_invite_rows(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows)
+/* Where a set-returning invite function's rows go. */
+typedef struct InviteResult
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	bool		with_tokens = rows.count > 0 && caller_may_hold_tokens(call);
+	FunctionCallInfo fcinfo;
+	ModuleCall *call;
+} InviteResult;
+
+/* Appends invite rows to the set the function returns, with tokens for those who may hold them. */
+static void
+return_invite_rows(SpiRows rows, void *arg)
+{
+	InviteResult *r = (InviteResult *) arg;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) r->fcinfo->resultinfo;
+	bool		with_tokens = rows.count > 0 && caller_may_hold_tokens(r->call);
 	size_t		keylen = 0;
 	const uint8 *key = with_tokens ? SigningKey(&keylen) : NULL;
 
@@ -233,19 +260,7 @@ invite_result(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows, const cha
 static void
 validate_new_invite(FieldValue *f)
 {
-	if (!f[IF_EMAIL].present || f[IF_EMAIL].isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("email is required")));
-	f[IF_EMAIL].value = PointerGetDatum(NormalizeEmail(DatumGetTextPP(f[IF_EMAIL].value)));
-	if (f[IF_ID].present && !f[IF_ID].isnull)
-		CheckEntityId(DatumGetTextPP(f[IF_ID].value));
-	else
-	{
-		f[IF_ID].present = true;
-		f[IF_ID].isnull = false;
-		f[IF_ID].value = PointerGetDatum(NewEntityId("invite"));
-	}
+	CheckNewEntity("invite", &f[IF_ID], &f[IF_EMAIL]);
 	NormalizeMetadata(&f[IF_METADATA]);
 }
 
@@ -261,72 +276,27 @@ email_of_a_user(int64 element)
 }
 
 /*
- * 23505 if a live user has the email of one of the invites, naming the first
- * such element. Users being created concurrently are waited for
+ * Inserts validated invites with fresh tokens, one issue time for the batch,
+ * and emits their invite.created events; rows come back in input order. An
+ * invite for the email of a live user is refused (23505, naming the first
+ * such element); users being created concurrently are waited for
  * (LiveUserHasEmail).
  */
-static void
-reject_emails_of_users(FieldValue *rows, int n)
+static SpiRows
+create_invites(ModuleCall *call, FieldValue *rows, int n)
 {
+	int64		issued = unix_seconds(GetCurrentStatementStartTimestamp());
+	Datum		times[2];
+	SpiRows		created;
+
 	for (int i = 0; i < n; i++)
 		if (LiveUserHasEmail(rows[i * IF_COUNT + IF_EMAIL].value))
 			email_of_a_user(n == 1 ? -1 : i);
-}
 
-/*
- * Inserts validated invites with fresh tokens, one issue time for the batch,
- * and writes their invite.created events; rows come back in input order.
- */
-static SpiRows
-create_invite_rows(FieldValue *rows, int n)
-{
-	static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
-	TIMESTAMPTZOID, TIMESTAMPTZOID};
-	int64		issued = unix_seconds(GetCurrentStatementStartTimestamp());
-	size_t		keylen;
-	Datum		values[5];
-	SpiRows		created;
-
-	(void) SigningKey(&keylen); /* no invites without a usable key */
-	reject_emails_of_users(rows, n);
-
-	values[3] = TimestampTzGetDatum(from_unix_seconds(issued));
-	values[4] = TimestampTzGetDatum(from_unix_seconds(issued + um_invite_valid_duration));
-	if (n == 1)
-	{
-		/* one invite: plain VALUES, cheaper to run than unnesting arrays */
-		static const Oid one_types[] = {TEXTOID, TEXTOID, JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-		static const int fields[] = {IF_ID, IF_EMAIL, IF_METADATA};
-		char		nulls[5] = "     ";
-
-		FieldParams(rows, fields, lengthof(fields), values, nulls);
-		created = RunPlan(KeptPlan(&insert_invite_plan,
-								   "INSERT INTO user_module.invite (id, email, accepted, expires_at, metadata, "
-								   "created_at, updated_at, token_jti, token_issued_at) "
-								   "VALUES ($1, $2, false, $5, $3, pg_catalog.now(), pg_catalog.now(), "
-								   "pg_catalog.gen_random_uuid(), $4) "
-								   "RETURNING *",
-								   lengthof(one_types), one_types),
-						  values, nulls, false, SPI_OK_INSERT_RETURNING);
-	}
-	else
-	{
-		values[0] = FieldArray(rows, n, IF_COUNT, IF_ID, TEXTOID);
-		values[1] = FieldArray(rows, n, IF_COUNT, IF_EMAIL, TEXTOID);
-		values[2] = FieldArray(rows, n, IF_COUNT, IF_METADATA, JSONBOID);
-		created = RunPlan(KeptPlan(&insert_invites_plan,
-								   "INSERT INTO user_module.invite (id, email, accepted, expires_at, metadata, "
-								   "created_at, updated_at, token_jti, token_issued_at) "
-								   "SELECT i.id, i.email, false, $5, i.metadata, pg_catalog.now(), pg_catalog.now(), "
-								   "pg_catalog.gen_random_uuid(), $4 "
-								   "FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
-								   "pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.jsonb[])) "
-								   "AS i(id, email, metadata) "
-								   "RETURNING *",
-								   lengthof(types), types),
-						  values, NULL, false, SPI_OK_INSERT_RETURNING);
-	}
-	EmitEvents("invite.created", RowsColumnArray(created, ICOL_ID, TEXTOID));
+	times[0] = TimestampTzGetDatum(from_unix_seconds(issued));
+	times[1] = TimestampTzGetDatum(from_unix_seconds(issued + um_invite_valid_duration));
+	created = InsertEntities(&invite_table, &invite_insert, rows, n, times);
+	EmitEvents(call, "invite.created", created, ICOL_ID);
 	return created;
 }
 
@@ -337,6 +307,7 @@ um_create_invite(PG_FUNCTION_ARGS)
 	/* argument order: email, metadata, id */
 	static const int arg_field[] = {IF_EMAIL, IF_METADATA, IF_ID};
 	FieldValue	f[IF_COUNT];
+	size_t		keylen;
 	ModuleCall	call;
 	Datum		result;
 
@@ -349,9 +320,11 @@ um_create_invite(PG_FUNCTION_ARGS)
 		fv->value = fv->isnull ? (Datum) 0 : PG_GETARG_DATUM(a);
 	}
 	validate_new_invite(f);
+	(void) SigningKey(&keylen); /* no invites without a usable key */
 
 	BeginModuleCall(&call);
-	result = invite_result(fcinfo, &call, create_invite_rows(f, 1), NULL);
+	result = invite_result(fcinfo, &call, create_invites(&call, f, 1), NULL);
+	WriteEvents(&call);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
 }
@@ -362,18 +335,21 @@ um_create_invites(PG_FUNCTION_ARGS)
 {
 	FieldValue *rows;
 	int			n;
+	size_t		keylen;
 	ModuleCall	call;
 
 	RequireArgument(fcinfo, 0, "invites");
-	n = ParseJsonObjects(&invite_table, PG_GETARG_JSONB_P(0), invite_fields, IF_COUNT, &rows);
+	n = ParseJsonObjects(PG_GETARG_JSONB_P(0), "invite", invite_fields, IF_COUNT, &rows);
 	for (int i = 0; i < n; i++)
 		validate_new_invite(rows + i * IF_COUNT);
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (n == 0)
 		return (Datum) 0;
+	(void) SigningKey(&keylen);
 	BeginModuleCall(&call);
-	return_invite_rows(fcinfo, &call, create_invite_rows(rows, n));
+	return_invite_rows(create_invites(&call, rows, n), &(InviteResult) {fcinfo, &call});
+	WriteEvents(&call);
 	EndModuleCall(&call);
 	return (Datum) 0;
 }
@@ -402,11 +378,15 @@ PG_FUNCTION_INFO_V1(um_list_invites);
 Datum
 um_list_invites(PG_FUNCTION_ARGS)
 {
+	ListArgs	args;
+	EntityQuery query;
 	ModuleCall	call;
 
+	ReadListArgs(fcinfo, &args);
+	BuildListQuery(&query, &invite_table, &args);
 	InitMaterializedSRF(fcinfo, 0);
 	BeginModuleCall(&call);
-	ListEntities(&invite_table, fcinfo, &call);
+	ListEntities(&query, return_invite_rows, &(InviteResult) {fcinfo, &call});
 	EndModuleCall(&call);
 	return (Datum) 0;
 }
@@ -415,11 +395,15 @@ PG_FUNCTION_INFO_V1(um_count_invites);
 Datum
 um_count_invites(PG_FUNCTION_ARGS)
 {
+	ListArgs	args;
+	EntityQuery query;
 	ModuleCall	call;
 	int64		count;
 
+	ReadCountArgs(fcinfo, &args);
+	BuildCountQuery(&query, &invite_table, &args);
 	BeginModuleCall(&call);
-	count = CountEntities(&invite_table, fcinfo);
+	count = CountEntities(&query);
 	EndModuleCall(&call);
 	PG_RETURN_INT64(count);
 }
@@ -442,7 +426,8 @@ um_update_invite(PG_FUNCTION_ARGS)
 						  f + IF_METADATA, "changes");
 
 	BeginModuleCall(&call);
-	result = invite_result(fcinfo, &call, UpdateEntity(&invite_table, id, f + IF_METADATA), NULL);
+	result = invite_result(fcinfo, &call, UpdateEntity(&call, &invite_table, id, f + IF_METADATA), NULL);
+	WriteEvents(&call);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
 }
@@ -454,50 +439,56 @@ um_update_invites(PG_FUNCTION_ARGS)
 	int			stride = lengthof(invite_update_fields);
 	FieldValue *rows;
 	int			n;
+	ModuleCall	call;
 
 	RequireArgument(fcinfo, 0, "invites");
-	n = ParseJsonObjects(&invite_table, PG_GETARG_JSONB_P(0), invite_update_fields, stride, &rows);
-	UpdateEntities(&invite_table, fcinfo, rows, n, stride, 0, 1);
-	return (Datum) 0;
-}
+	n = ParseJsonObjects(PG_GETARG_JSONB_P(0), "invite", invite_update_fields, stride, &rows);
+	RequireIds("invite", rows, n, stride, 0);
 
-PG_FUNCTION_INFO_V1(um_delete_invites);
-Datum
-um_delete_invites(PG_FUNCTION_ARGS)
-{
-	DeleteEntities(&invite_table, fcinfo);
-	return (Datum) 0;
-}
-
-PG_FUNCTION_INFO_V1(um_soft_delete_invites);
-Datum
-um_soft_delete_invites(PG_FUNCTION_ARGS)
-{
-	SoftDeleteEntities(&invite_table, fcinfo);
+	InitMaterializedSRF(fcinfo, 0);
+	BeginModuleCall(&call);
+	UpdateEntities(&call, &invite_table, rows, n, stride, 0, 1, return_invite_rows,
+				   &(InviteResult) {fcinfo, &call});
+	WriteEvents(&call);
+	EndModuleCall(&call);
 	return (Datum) 0;
 }
 
 /*
- * restore_invites(ids text[]): as for users, and like create_invite it
- * refuses (23505) to bring back an invite for the email of a live user.
+ * delete_invites, soft_delete_invites and restore_invites(ids text[]): the
+ * ids changed, sorted. restore_invites locks the invites first, then, like
+ * create_invite, refuses (23505) to bring back an invite for the email of a
+ * live user.
  */
-PG_FUNCTION_INFO_V1(um_restore_invites);
-Datum
-um_restore_invites(PG_FUNCTION_ARGS)
+static Datum
+change_invites(FunctionCallInfo fcinfo, SpiRows (*change) (ModuleCall *, const EntityTable *, ArrayType *))
 {
-	static const Oid types[] = {TEXTARRAYOID};
-	Datum		values[1];
+	ArrayType  *ids;
 	ModuleCall	call;
-	SpiRows		emails;
 
 	RequireArgument(fcinfo, 0, "ids");
-	values[0] = PG_GETARG_DATUM(0);
+	ids = PG_GETARG_ARRAYTYPE_P(0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	BeginModuleCall(&call);
-	emails = RunPlan(KeptPlan(&restorable_emails_plan,
-							  "SELECT email FROM user_module.invite "
-							  "WHERE id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) "
-							  "AND deleted_at IS NOT NULL AND NOT accepted",
-							  1, types),
+	ReturnColumn(fcinfo, change(&call, &invite_table, ids), 1);
+	WriteEvents(&call);
+	EndModuleCall(&call);
+	return (Datum) 0;
+}
+
+static SpiRows
+restore_invites(ModuleCall *call, const EntityTable *t, ArrayType *ids)
+{
+	static const Oid types[] = {TEXTARRAYOID};
+	static SPIPlanPtr restorable_emails_plan = NULL;
+	Datum		values[1] = {PointerGetDatum(ids)};
+	SpiRows		emails;
+
+	LockRowsInIdOrder(t, values[0]);
+	emails = RunPlan(TablePlan(t, &restorable_emails_plan, false, 1, types,
+							   "SELECT email FROM %s WHERE id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) "
+							   "AND deleted_at IS NOT NULL AND %s",
+							   t->relation, t->restorable),
 					 values, NULL, true, SPI_OK_SELECT);
 	for (uint64 i = 0; i < emails.count; i++)
 	{
@@ -506,10 +497,53 @@ um_restore_invites(PG_FUNCTION_ARGS)
 		if (LiveUserHasEmail(RowColumn(emails, i, 1, &isnull)))
 			email_of_a_user(-1);
 	}
-	EndModuleCall(&call);
+	return RestoreEntities(call, t, ids, true);
+}
 
-	RestoreEntities(&invite_table, fcinfo);
-	return (Datum) 0;
+PG_FUNCTION_INFO_V1(um_delete_invites);
+Datum
+um_delete_invites(PG_FUNCTION_ARGS)
+{
+	return change_invites(fcinfo, DeleteEntities);
+}
+
+PG_FUNCTION_INFO_V1(um_soft_delete_invites);
+Datum
+um_soft_delete_invites(PG_FUNCTION_ARGS)
+{
+	return change_invites(fcinfo, SoftDeleteEntities);
+}
+
+PG_FUNCTION_INFO_V1(um_restore_invites);
+Datum
+um_restore_invites(PG_FUNCTION_ARGS)
+{
+	return change_invites(fcinfo, restore_invites);
+}
+
+/* P0002 naming the ids (sorted, each once) that refreshed (rows) lacks, if any. */
+static void
+report_missing_invites(ArrayType *ids, SpiRows refreshed)
+{
+	static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID};
+	static SPIPlanPtr missing_ids_plan = NULL;
+	Datum		values[2] = {PointerGetDatum(ids), RowsColumnArray(refreshed, ICOL_ID, TEXTOID)};
+	SpiRows		missing;
+	text	  **missing_ids;
+	bool		isnull;
+
+	missing = RunPlan(KeptPlan(&missing_ids_plan,
+							   "SELECT DISTINCT x FROM pg_catalog.unnest($1::pg_catalog.text[]) AS x "
+							   "WHERE x IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.unnest($2::pg_catalog.text[]) AS r "
+							   "WHERE r OPERATOR(pg_catalog.=) x) ORDER BY x",
+							   lengthof(types), types),
+					  values, NULL, true, SPI_OK_SELECT);
+	if (missing.count == 0)
+		return;
+	missing_ids = palloc(sizeof(text *) * missing.count);
+	for (uint64 i = 0; i < missing.count; i++)
+		missing_ids[i] = DatumGetTextPP(RowColumn(missing, i, 1, &isnull));
+	ReportMissing(&invite_table, missing_ids, (int) missing.count);
 }
 
 /*
@@ -521,80 +555,35 @@ PG_FUNCTION_INFO_V1(um_refresh_invite_tokens);
 Datum
 um_refresh_invite_tokens(PG_FUNCTION_ARGS)
 {
-	static const Oid types[] = {TEXTARRAYOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	static const Oid one_types[] = {TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	static const Oid missing_types[] = {TEXTARRAYOID, TEXTARRAYOID};
-	Datum		one_id;
+	static const Oid time_types[] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
 	int64		issued = unix_seconds(GetCurrentStatementStartTimestamp());
+	ArrayType  *ids;
 	size_t		keylen;
-	Datum		values[3];
+	Datum		times[2];
 	ModuleCall	call;
 	SpiRows		rows;
-	Datum		refreshed_ids;
-	ArrayType  *ids_given;
-	SpiRows		missing = {NULL, 0};
 
 	RequireArgument(fcinfo, 0, "ids");
+	ids = PG_GETARG_ARRAYTYPE_P(0);
 	(void) SigningKey(&keylen);
-	values[0] = PG_GETARG_DATUM(0);
-	values[1] = TimestampTzGetDatum(from_unix_seconds(issued));
-	values[2] = TimestampTzGetDatum(from_unix_seconds(issued + um_invite_valid_duration));
+	times[0] = TimestampTzGetDatum(from_unix_seconds(issued));
+	times[1] = TimestampTzGetDatum(from_unix_seconds(issued + um_invite_valid_duration));
 
 	InitMaterializedSRF(fcinfo, 0);
 	BeginModuleCall(&call);
-
-	/*
-	 * One id reads the primary key; many are locked in id order and joined to
-	 * the invites, as in change_by_ids (entity.c), which says why.
-	 */
-	if (OnlyElement(DatumGetArrayTypeP(values[0]), &one_id))
-		rows = RunPlan(KeptPlan(&refresh_one_plan,
-								"WITH changed AS (UPDATE user_module.invite "
-								"SET token_jti = pg_catalog.gen_random_uuid(), token_issued_at = $2, "
-								"expires_at = $3, updated_at = pg_catalog.now() "
-								"WHERE id OPERATOR(pg_catalog.=) $1::pg_catalog.text AND deleted_at IS NULL "
-								"RETURNING *) SELECT * FROM changed",
-								lengthof(one_types), one_types),
-					   (Datum[]) {one_id, values[1], values[2]}, NULL, false, SPI_OK_SELECT);
-	else
-	{
-		LockRowsInIdOrder(&invite_table, values[0]);
-		rows = RunPlan(KeptBatchPlan(&refresh_plan,
-									 "WITH changed AS (UPDATE user_module.invite AS e "
-								"SET token_jti = pg_catalog.gen_random_uuid(), token_issued_at = $2, "
-								"expires_at = $3, updated_at = pg_catalog.now() "
-								"FROM pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
-								"WHERE e.id OPERATOR(pg_catalog.=) ids.id AND e.deleted_at IS NULL "
-								"RETURNING e.*) SELECT * FROM changed ORDER BY id",
-								lengthof(types), types),
-					   values, NULL, false, SPI_OK_SELECT);
-	}
-	refreshed_ids = RowsColumnArray(rows, ICOL_ID, TEXTOID);
+	rows = ChangeByIds(&invite_table, refresh_plans,
+					   "UPDATE %s AS e SET token_jti = pg_catalog.gen_random_uuid(), "
+					   "token_issued_at = $2, expires_at = $3, updated_at = pg_catalog.now()",
+					   "FROM", " AND e.deleted_at IS NULL", "e.*", ids, false,
+					   lengthof(time_types), time_types, times);
 
 	/* as many rows as ids: every id was found (the rows are distinct) */
-	ids_given = DatumGetArrayTypeP(values[0]);
-	if (rows.count < (uint64) ArrayGetNItems(ARR_NDIM(ids_given), ARR_DIMS(ids_given)))
-	{
-		values[1] = refreshed_ids;
-		missing = RunPlan(KeptPlan(&missing_ids_plan,
-								   "SELECT DISTINCT x FROM pg_catalog.unnest($1::pg_catalog.text[]) AS x "
-								   "WHERE x IS NOT NULL AND NOT EXISTS (SELECT FROM pg_catalog.unnest($2::pg_catalog.text[]) AS r "
-								   "WHERE r OPERATOR(pg_catalog.=) x) ORDER BY x",
-								   lengthof(missing_types), missing_types),
-						  values, NULL, true, SPI_OK_SELECT);
-	}
-	if (missing.count > 0)
-	{
-		text	  **ids = palloc(sizeof(text *) * missing.count);
-		bool		isnull;
+	if (rows.count < (uint64) ArrayGetNItems(ARR_NDIM(ids), ARR_DIMS(ids)))
+		report_missing_invites(ids, rows);
 
-		for (uint64 i = 0; i < missing.count; i++)
-			ids[i] = DatumGetTextPP(RowColumn(missing, i, 1, &isnull));
-		ReportMissing(&invite_table, ids, (int) missing.count);
-	}
-
-	EmitEvents("invite.resent", refreshed_ids);
-	return_invite_rows(fcinfo, &call, rows);
+	EmitEvents(&call, "invite.resent", rows, ICOL_ID);
+	return_invite_rows(rows, &(InviteResult) {fcinfo, &call});
+	WriteEvents(&call);
 	EndModuleCall(&call);
 	return (Datum) 0;
 }
@@ -707,6 +696,7 @@ um_accept_invite(PG_FUNCTION_ARGS)
 {
 	static const Oid types[] = {TEXTOID};
 	text	   *token = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
+	FieldValue *user_fields;
 	TokenClaims claims;
 	ModuleCall	call;
 	Datum		values[1];
@@ -716,30 +706,29 @@ um_accept_invite(PG_FUNCTION_ARGS)
 	Datum		result;
 
 	verify_token(token, &claims);
+	user_fields = InvitedUserFields(PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
+									PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2),
+									PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3),
+									PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
 	BeginModuleCall(&call);
 
 	values[0] = PointerGetDatum(cstring_to_text(claims.id));
-	invite = RunPlan(KeptPlan(&lock_any_plan,
-							  "SELECT * FROM user_module.invite "
-							  "WHERE id OPERATOR(pg_catalog.=) $1::pg_catalog.text FOR UPDATE",
-							  1, types),
+	invite = RunPlan(TablePlan(&invite_table, &lock_any_plan, false, 1, types,
+							   "SELECT * FROM %s WHERE id OPERATOR(pg_catalog.=) $1::pg_catalog.text FOR UPDATE",
+							   invite_table.relation),
 					 values, NULL, false, SPI_OK_SELECT);
 	check_invite(invite, &claims);
 
-	user = CreateUser(DatumGetTextPP(RowColumn(invite, 0, ICOL_EMAIL, &isnull)),
-					  PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1),
-					  PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2),
-					  PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3),
-					  PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4),
-					  NULL);
-	RunPlan(KeptPlan(&mark_accepted_plan,
-					 "UPDATE user_module.invite SET accepted = true, deleted_at = pg_catalog.now(), "
-					 "updated_at = pg_catalog.now() WHERE id OPERATOR(pg_catalog.=) $1::pg_catalog.text",
-					 1, types),
+	user = CreateInvitedUser(&call, user_fields, RowColumn(invite, 0, ICOL_EMAIL, &isnull));
+	RunPlan(TablePlan(&invite_table, &mark_accepted_plan, false, 1, types,
+					  "UPDATE %s SET accepted = true, deleted_at = pg_catalog.now(), "
+					  "updated_at = pg_catalog.now() WHERE id OPERATOR(pg_catalog.=) $1::pg_catalog.text",
+					  invite_table.relation),
 			values, NULL, false, SPI_OK_UPDATE);
-	EmitEvents("invite.accepted", RowsColumnArray(invite, ICOL_ID, TEXTOID));
+	EmitEvents(&call, "invite.accepted", invite, ICOL_ID);
 
 	result = RowAsComposite(fcinfo, &call, user, 0);
+	WriteEvents(&call);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
 }

@@ -60,25 +60,6 @@ static QueryPlanEntry plan_cache[MAX_CACHED_PLANS];
 static int	plan_cache_size = 0;
 static uint64 plan_cache_clock = 0;
 
-/* Unique constraints whose violations get a message of their own. */
-typedef struct UniqueMessage
-{
-	const char *constraint;
-	const char *message;
-	const char *detail;
-} UniqueMessage;
-
-static const UniqueMessage unique_messages[] = {
-	{"user_pkey", "user id is already in use",
-	"Another user, live or soft-deleted, has the same id."},
-	{"user_email_unique", "email is already in use by another user",
-	"Emails are unique among live users, compared case-insensitively."},
-	{"invite_pkey", "invite id is already in use",
-	"Another invite, live or soft-deleted, has the same id."},
-	{"invite_email_unique", "email is already in use by another invite",
-	"Emails are unique among live invites, compared case-insensitively."},
-};
-
 /*
  * What every call needs to know about the installed extension: its OID, its
  * schema, the role its tables belong to. Found through pg_extension and the
@@ -355,15 +336,21 @@ BeginLookupCall(ModuleCall *call)
 	owner = module_facts()->owner;
 	call->caller_cxt = CurrentMemoryContext;
 	call->guc_level = -1;
+	memset(&call->events, 0, sizeof(call->events));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	become_restricted(owner, &call->saved_user, &call->saved_sec_context);
 }
 
-/* On error, (sub)transaction abort restores the settings and the user id. */
+/*
+ * On error, (sub)transaction abort restores the settings and the user id.
+ * A call that made events has written them by now (WriteEvents).
+ */
 void
 EndModuleCall(ModuleCall *call)
 {
+	if (call->events.n > 0)
+		elog(ERROR, "a call ended with %d events not written", call->events.n);
 	if (call->guc_level >= 0)
 		AtEOXact_GUC(false, call->guc_level);
 	SetUserIdAndSecContext(call->saved_user, call->saved_sec_context);
@@ -623,14 +610,23 @@ rethrow_reworded(ErrorData *edata, const char *message, const char *detail, cons
 	ReThrowError(edata);
 }
 
-/*
- * Runs a plan and checks its SPI result code. A unique violation of one of
- * the module's constraints is rethrown with a message that names the rule but
- * not the value (emails are personal data; messages reach logs); a write in a
- * read-only transaction (a hot standby) with one that says what to do.
- */
+/* Runs a plan and checks its SPI result code; see RunPlanWithMessages. */
 SpiRows
 RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, int expected)
+{
+	return RunPlanWithMessages(plan, values, nulls, read_only, expected, NULL);
+}
+
+/*
+ * Runs a plan and checks its SPI result code. A violation of one of the
+ * unique constraints "unique" lists (a table's own list, ending with {NULL})
+ * is rethrown with its message, which names the rule but not the value
+ * (emails are personal data; messages reach logs); a write in a read-only
+ * transaction (a hot standby) with one that says what to do.
+ */
+SpiRows
+RunPlanWithMessages(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only,
+					int expected, const UniqueMessage *unique)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	SpiRows		rows;
@@ -646,12 +642,11 @@ RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, int e
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
-		if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION && edata->constraint_name)
+		if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION && edata->constraint_name && unique)
 		{
-			for (int i = 0; i < (int) lengthof(unique_messages); i++)
-				if (strcmp(edata->constraint_name, unique_messages[i].constraint) == 0)
-					rethrow_reworded(edata, unique_messages[i].message,
-									 unique_messages[i].detail, NULL);
+			for (const UniqueMessage *u = unique; u->constraint; u++)
+				if (strcmp(edata->constraint_name, u->constraint) == 0)
+					rethrow_reworded(edata, u->message, u->detail, NULL);
 		}
 
 		/*
@@ -789,7 +784,7 @@ cursor_error_context(void *arg)
  */
 void
 RunPlanInBatches(SPIPlanPtr plan, Datum *values, const char *nulls, int batch,
-				 void (*each) (SpiRows rows, void *arg), void *arg)
+				 EachRows each, void *arg)
 {
 	CachedPlanSource *source = linitial(SPI_plan_get_plan_sources(plan));
 	MemoryContext batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "user_module batch",

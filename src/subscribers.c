@@ -4,7 +4,8 @@
  *		each event they subscribe to, in the call that wrote it.
  *
  * A subscriber is a function (event user_module.event) RETURNS void. It runs
- * right after its event's row is written, in the same transaction, so it can
+ * at the end of the call that made the event, once the call's changes are
+ * made and its events written (WriteEvents), in the same transaction, so it can
  * queue work that commits or rolls back with the change, and an error it
  * raises fails the call. It runs as the role that owns the function, never as
  * the caller nor as user_module_owner, and contained (RunContained): as a
@@ -217,16 +218,34 @@ call_handler(void *arg)
 	(void) FunctionCallInvoke(fcinfo);
 }
 
+/* 55000 when a subscriber cannot be called as it was registered. */
+static void
+check_callable(const Subscriber *s)
+{
+	if (!OidIsValid(s->proc))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("subscriber %s does not exist", s->handler),
+				 errhint("Create the function again, or remove the subscriber with user_module.remove_subscriber().")));
+	if (!s->same_owner)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("subscriber %s belongs to another role than the one it was registered with",
+						s->handler),
+				 errdetail("A subscriber runs as its function's owner; it is not called after a change of owner."),
+				 errhint("Register it again with user_module.add_subscriber(), or remove it.")));
+}
+
 /*
- * Calls the subscribers of "event" with each of the event rows just written
- * (RETURNING * of user_module.event), in row order, subscribers in the order
- * of their signatures. Inside a ModuleCall.
+ * Calls the subscribers of each of the event rows a call just wrote
+ * (RETURNING * of user_module.event), in row order, and for each row its
+ * subscribers in the order of their signatures. Inside a ModuleCall.
  */
 void
-RunSubscribers(const char *event, SpiRows rows)
+RunSubscribers(SpiRows rows)
 {
-	Subscriber *matching;
-	int			nmatching = 0;
+	Subscriber *copy;
+	int			ncopy;
 	TupleDesc	desc;
 	Datum	   *values;
 	bool	   *nulls;
@@ -237,27 +256,15 @@ RunSubscribers(const char *event, SpiRows rows)
 		return;
 
 	/* a copy: a subscriber may change the list (and so reload it) */
-	matching = palloc(sizeof(Subscriber) * nsubscribers);
-	for (int i = 0; i < nsubscribers; i++)
-		if (subscribes_to(&subscribers[i], event))
-			matching[nmatching++] = subscribers[i];
-	if (nmatching == 0)
-		return;
-	for (int i = 0; i < nmatching; i++)
+	ncopy = nsubscribers;
+	copy = palloc(sizeof(Subscriber) * ncopy);
+	for (int i = 0; i < ncopy; i++)
 	{
-		matching[i].handler = pstrdup(matching[i].handler);
-		if (!OidIsValid(matching[i].proc))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("subscriber %s does not exist", matching[i].handler),
-					 errhint("Create the function again, or remove the subscriber with user_module.remove_subscriber().")));
-		if (!matching[i].same_owner)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("subscriber %s belongs to another role than the one it was registered with",
-							matching[i].handler),
-					 errdetail("A subscriber runs as its function's owner; it is not called after a change of owner."),
-					 errhint("Register it again with user_module.add_subscriber(), or remove it.")));
+		copy[i] = subscribers[i];
+		copy[i].handler = pstrdup(subscribers[i].handler);
+		copy[i].events = palloc(sizeof(char *) * Max(copy[i].nevents, 1));
+		for (int e = 0; e < copy[i].nevents; e++)
+			copy[i].events[e] = pstrdup(subscribers[i].events[e]);
 	}
 
 	/* each row as a user_module.event datum, built with the row type's own descriptor */
@@ -267,14 +274,20 @@ RunSubscribers(const char *event, SpiRows rows)
 	for (uint64 r = 0; r < rows.count; r++)
 	{
 		HandlerCall hc;
+		char	   *event;
 
 		heap_deform_tuple(rows.table->vals[r], rows.table->tupdesc, values, nulls);
+		event = TextDatumGetCString(values[1]);	/* the column "name" */
 		hc.event = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
-		for (int i = 0; i < nmatching; i++)
+		for (int i = 0; i < ncopy; i++)
 		{
-			hc.proc = matching[i].proc;
-			RunContained(matching[i].owner, call_handler, &hc);
+			if (!subscribes_to(&copy[i], event))
+				continue;
+			check_callable(&copy[i]);
+			hc.proc = copy[i].proc;
+			RunContained(copy[i].owner, call_handler, &hc);
 		}
+		pfree(event);
 	}
 }
 

@@ -2,11 +2,12 @@
  * user_module.h
  *		Declarations shared by the files of user_module.
  *
- * Dependencies run downhill: the SQL-callable users.c and invites.c use
- * entity.c (what both tables share), input.c, filters.c, store.c and
- * events.c; invites.c takes the user-creation path of users.c (never the
- * other way round) and the pure token code of token.h; ulid.c and token.c
- * know nothing of tables.
+ * Dependencies run downhill: the SQL entry points of users.c and invites.c
+ * read and validate their arguments (input.c), then begin a module call
+ * (store.c) and use entity.c, the store both tables share, and events.c;
+ * invites.c asks users.c what it needs of users (never the other way round)
+ * and uses the pure token code of token.h; ulid.c and token.c know nothing
+ * of tables.
  */
 #ifndef USER_MODULE_H
 #define USER_MODULE_H
@@ -67,8 +68,29 @@ NameIs(const char *name, const char *s, int len)
 	return strlen(name) == (size_t) len && memcmp(name, s, len) == 0;
 }
 
+extern char *ClippedString(const char *s, int len);
+extern char *ClippedText(text *t);
+extern void RequireArgument(FunctionCallInfo fcinfo, int argno, const char *name);
 extern void ParseJsonObjectFields(JsonbContainer *object, const FieldSpec *specs,
 								  int nspecs, FieldValue *out, const char *what);
+extern int	ParseJsonObjects(Jsonb *objects, const char *entity, const FieldSpec *specs,
+							 int nspecs, FieldValue **out);
+extern void CheckNewEntity(const char *entity, FieldValue *id, FieldValue *email);
+extern void RequireIds(const char *entity, FieldValue *rows, int n, int stride, int id_field);
+
+/* The arguments of list_* (filters, skip, take, order_by, with_deleted) and count_* (filters, with_deleted). */
+typedef struct ListArgs
+{
+	Jsonb	   *filters;		/* NULL: none */
+	bool		with_deleted;
+	int32		skip;
+	bool		has_take;
+	int32		take;
+	char	   *order_by;		/* NULL: the default */
+} ListArgs;
+
+extern void ReadListArgs(FunctionCallInfo fcinfo, ListArgs *args);
+extern void ReadCountArgs(FunctionCallInfo fcinfo, ListArgs *args);
 extern text *NormalizeEmail(text *raw);
 extern void CheckEntityId(text *id);
 extern void CheckName(text *value, const char *field);
@@ -89,7 +111,8 @@ typedef enum ColumnKind
 	COL_TIME,					/* filter by {"$gt": ...} operators */
 	COL_BOOL,					/* filter by true/false */
 	COL_METADATA,				/* order only; updates merge into it */
-	COL_OTHER					/* order only */
+	COL_OTHER,					/* order only */
+	COL_INTERNAL				/* neither: never shown to callers */
 } ColumnKind;
 
 typedef struct EntityColumn
@@ -105,38 +128,40 @@ typedef struct CachedOid
 	Oid			oid;
 } CachedOid;
 
+/* A unique constraint whose violation gets a message of its own. */
+typedef struct UniqueMessage
+{
+	const char *constraint;
+	const char *message;
+	const char *detail;
+} UniqueMessage;
+
+/*
+ * A statement in two shapes: [0] for one row or id, bound as plain values;
+ * [1] for many, each value an array to unnest, planned for each call's
+ * values (KeptBatchPlan). One generic plan cannot suit both sizes.
+ */
+typedef SPIPlanPtr PlanPair[2];
+
 /* Plans and OIDs kept per backend for what entity.c does with a table. */
 typedef struct EntityPlans
 {
 	CachedOid	table;
-	SPIPlanPtr	lock;
+	Oid			checked;		/* the table whose columns were checked */
+	SPIPlanPtr	lock;			/* one live row, for update */
 	SPIPlanPtr	lock_many;		/* see LockRowsInIdOrder */
 	SPIPlanPtr	update;
-	SPIPlanPtr	hard_delete[2];	/* [0] of one id, [1] of many: see change_by_ids */
-	SPIPlanPtr	soft_delete[2];
-	SPIPlanPtr	restore[2];
+	PlanPair	insert;
+	PlanPair	hard_delete;
+	PlanPair	soft_delete;
+	PlanPair	restore;
 } EntityPlans;
 
-/* One SQL-callable call at work: see BeginModuleCall in store.c. */
-typedef struct ModuleCall
-{
-	MemoryContext caller_cxt;	/* where results for the caller go */
-	Oid			saved_user;		/* the caller */
-	int			saved_sec_context;
-	int			guc_level;		/* discarded at the end of the call; -1: none */
-} ModuleCall;
-
-/* The rows one SPI statement returned; valid until EndModuleCall. */
-typedef struct SpiRows
-{
-	SPITupleTable *table;
-	uint64		count;
-} SpiRows;
-
 /*
- * A table the module manages: users or invites. columns are the table's
- * leading columns in table order (what filters and order_by may name);
- * change_columns are the column numbers update_* may set.
+ * A table the module manages: users or invites, and the one description of
+ * it the C code has. columns are every column in table order (checked against
+ * the table at first use), of which filters and order_by may name the ones
+ * not COL_INTERNAL; change_columns are the column numbers update_* may set.
  */
 typedef struct EntityTable
 {
@@ -149,8 +174,7 @@ typedef struct EntityTable
 	const int  *change_columns;
 	int			nchange_columns;
 	const char *restorable;		/* what a deleted row must meet to be restored */
-	/* appends rows of this table to the set a function returns */
-	void		(*return_rows) (FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows);
+	const UniqueMessage *unique;	/* ends with {NULL} */
 	EntityPlans *plans;
 } EntityTable;
 
@@ -173,6 +197,35 @@ extern void AppendOrderBy(StringInfo sql, const EntityTable *table, const char *
 
 /* ---- store.c: SPI, kept plans, running as the tables' owner ---- */
 
+/* The events a call has made, written when it ends (events.c). */
+typedef struct PendingEvents
+{
+	int			n;
+	int			max;
+	Datum	   *names;			/* text */
+	Datum	   *entity_ids;		/* text */
+} PendingEvents;
+
+/* One SQL-callable call at work: see BeginModuleCall in store.c. */
+typedef struct ModuleCall
+{
+	MemoryContext caller_cxt;	/* where results for the caller go */
+	Oid			saved_user;		/* the caller */
+	int			saved_sec_context;
+	int			guc_level;		/* discarded at the end of the call; -1: none */
+	PendingEvents events;		/* EmitEvents, WriteEvents */
+} ModuleCall;
+
+/* The rows one SPI statement returned; valid until EndModuleCall. */
+typedef struct SpiRows
+{
+	SPITupleTable *table;
+	uint64		count;
+} SpiRows;
+
+/* Where rows go: an entry point's way of returning them. */
+typedef void (*EachRows) (SpiRows rows, void *arg);
+
 extern Oid	ModuleRelation(CachedOid *slot, const char *name);
 extern Oid	ModuleIndex(CachedOid *slot, Oid table, const char *name);
 extern void BeginModuleCall(ModuleCall *call);
@@ -185,8 +238,10 @@ extern SPIPlanPtr KeptBatchPlan(SPIPlanPtr *slot, const char *sql, int nargs, co
 extern SPIPlanPtr PlanForQuery(const char *sql, const QueryParams *params);
 extern SpiRows RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls,
 					   bool read_only, int expected);
+extern SpiRows RunPlanWithMessages(SPIPlanPtr plan, Datum *values, const char *nulls,
+								   bool read_only, int expected, const UniqueMessage *unique);
 extern void RunPlanInBatches(SPIPlanPtr plan, Datum *values, const char *nulls, int batch,
-							 void (*each) (SpiRows rows, void *arg), void *arg);
+							 EachRows each, void *arg);
 extern Datum RowColumn(SpiRows rows, uint64 row, int column, bool *isnull);
 extern Datum RowsColumnArray(SpiRows rows, int column, Oid elemtype);
 extern TupleDesc ResultDesc(FunctionCallInfo fcinfo);
@@ -195,38 +250,77 @@ extern Datum RowAsComposite(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows r
 extern void ReturnRows(FunctionCallInfo fcinfo, SpiRows rows);
 extern void ReturnColumn(FunctionCallInfo fcinfo, SpiRows rows, int column);
 
-/* ---- entity.c: what users and invites share ---- */
+/*
+ * ---- entity.c: the store of both tables ----
+ *
+ * Plain C values in, rows out; every function runs inside a ModuleCall that
+ * its caller (an SQL entry point of users.c or invites.c) began, with input
+ * already validated.
+ */
 
-extern int	ParseJsonObjects(const EntityTable *t, Jsonb *objects, const FieldSpec *specs,
-							 int nspecs, FieldValue **out);
-extern Datum FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype);
-extern void FieldParams(FieldValue *row, const int *fields, int nfields, Datum *values,
-						char *nulls);
+/* list_* and count_*: a statement built, and its input checked, before the call */
+typedef struct EntityQuery
+{
+	const EntityTable *table;
+	StringInfoData sql;
+	QueryParams params;
+	bool		batched;		/* stream through a cursor (see LIST_BATCH) */
+} EntityQuery;
+
+extern void BuildListQuery(EntityQuery *q, const EntityTable *t, const ListArgs *args);
+extern void BuildCountQuery(EntityQuery *q, const EntityTable *t, const ListArgs *args);
+extern void ListEntities(EntityQuery *q, EachRows each, void *arg);
+extern int64 CountEntities(EntityQuery *q);
+extern SPIPlanPtr TablePlan(const EntityTable *t, SPIPlanPtr *slot, bool batch, int nargs,
+							const Oid *types, const char *fmt,...) pg_attribute_printf(6, 7);
+extern SpiRows RunTablePlan(const EntityTable *t, SPIPlanPtr plan, Datum *values,
+							const char *nulls, bool read_only, int expected);
 extern SpiRows FetchEntity(const EntityTable *t, text *id, bool with_deleted);
-extern void ListEntities(const EntityTable *t, FunctionCallInfo fcinfo, ModuleCall *call);
-extern int64 CountEntities(const EntityTable *t, FunctionCallInfo fcinfo);
-extern bool ApplyChanges(const EntityTable *t, text *id, FieldValue *changes,
-						 SpiRows *result, bool *changed);
-extern SpiRows UpdateEntity(const EntityTable *t, text *id, FieldValue *changes);
-extern void UpdateEntities(const EntityTable *t, FunctionCallInfo fcinfo, FieldValue *rows,
-						   int n, int stride, int id_field, int changes_field);
-extern void ReportMissing(const EntityTable *t, text **ids, int n);
-extern void LockRowsInIdOrder(const EntityTable *t, Datum ids);
-extern void DeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);
-extern void SoftDeleteEntities(const EntityTable *t, FunctionCallInfo fcinfo);
-extern void RestoreEntities(const EntityTable *t, FunctionCallInfo fcinfo);
-extern void RequireArgument(FunctionCallInfo fcinfo, int argno, const char *name);
-extern char *ClippedText(text *t);
+/*
+ * How create_* fills a table's row from its fields: column columns[c] gets
+ * field fields[c] of each row (text, or jsonb for metadata); more_columns get
+ * more_values, SQL whose parameters $ncolumns+1.. are given at each call.
+ */
+typedef struct InsertSpec
+{
+	int			ncolumns;
+	const int  *columns;
+	const int  *fields;
+	int			stride;			/* fields in a row */
+	const char *more_columns;
+	const char *more_values;
+	int			nmore;
+	const Oid  *more_types;
+} InsertSpec;
 
-/* ---- users.c: the user-creation path, also taken by accept_invite ---- */
+extern SpiRows InsertEntities(const EntityTable *t, const InsertSpec *spec, FieldValue *rows,
+							  int n, Datum *more);
+extern SpiRows UpdateEntity(ModuleCall *call, const EntityTable *t, text *id, FieldValue *changes);
+extern void UpdateEntities(ModuleCall *call, const EntityTable *t, FieldValue *rows, int n,
+						   int stride, int id_field, int changes_field, EachRows each, void *arg);
+extern void LockRowsInIdOrder(const EntityTable *t, Datum ids);
+extern SpiRows ChangeByIds(const EntityTable *t, PlanPair plans, const char *change,
+						   const char *id_source, const char *condition, const char *returning,
+						   ArrayType *ids, bool locked, int nextra, const Oid *extra_types,
+						   Datum *extra);
+extern SpiRows DeleteEntities(ModuleCall *call, const EntityTable *t, ArrayType *ids);
+extern SpiRows SoftDeleteEntities(ModuleCall *call, const EntityTable *t, ArrayType *ids);
+extern SpiRows RestoreEntities(ModuleCall *call, const EntityTable *t, ArrayType *ids, bool locked);
+extern pg_attribute_noreturn() void ReportMissing(const EntityTable *t, text **ids, int n);
+extern Datum FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype);
+
+/* ---- users.c: what invites.c may know of users ---- */
 extern bool LiveUserHasEmail(Datum email);
-extern SpiRows CreateUser(text *email, text *first_name, text *last_name,
-						  text *avatar_url, Jsonb *metadata, text *id);
+extern FieldValue *InvitedUserFields(text *first_name, text *last_name, text *avatar_url,
+									 Jsonb *metadata);
+extern SpiRows CreateInvitedUser(ModuleCall *call, FieldValue *user, Datum email);
 
 /* ---- events.c: the outbox ---- */
-extern void EmitEvents(const char *name, Datum entity_ids);
+extern void EmitEvent(ModuleCall *call, const char *name, Datum entity_id);
+extern void EmitEvents(ModuleCall *call, const char *name, SpiRows rows, int id_column);
+extern void WriteEvents(ModuleCall *call);
 
 /* ---- subscribers.c: functions called with the events they subscribe to ---- */
-extern void RunSubscribers(const char *event, SpiRows rows);
+extern void RunSubscribers(SpiRows rows);
 
 #endif							/* USER_MODULE_H */

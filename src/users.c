@@ -3,10 +3,11 @@
  *		The SQL-callable user functions: create, retrieve, list, count,
  *		update, delete, soft delete, restore.
  *
- * Each function validates its input first (22023 before any statement runs),
- * then runs its statements as the tables' owner and writes one event per
- * entity it changed. A failing call raises, and the (sub)transaction abort
- * takes back everything it wrote.
+ * Each entry point reads and validates its arguments first (22023 before any
+ * statement runs or any row is locked), then begins a module call (running
+ * as the tables' owner), does its work through entity.c, writes one event
+ * per entity it changed with one statement, and ends the call. A failing
+ * call raises, and the (sub)transaction abort takes back everything it wrote.
  */
 #include "postgres.h"
 
@@ -35,19 +36,31 @@ enum
 	UCOL_LAST_NAME,
 	UCOL_EMAIL,
 	UCOL_AVATAR_URL,
-	UCOL_METADATA
+	UCOL_METADATA,
+	UCOL_CREATED_AT,
+	UCOL_UPDATED_AT,
+	UCOL_DELETED_AT
 };
 
+/* Every column, as the install script creates them (checked at first use). */
 static const EntityColumn user_columns[] = {
-	{"id", COL_TEXT},
-	{"first_name", COL_TEXT},
-	{"last_name", COL_TEXT},
-	{"email", COL_TEXT_CI},
-	{"avatar_url", COL_OTHER},
-	{"metadata", COL_METADATA},
-	{"created_at", COL_TIME},
-	{"updated_at", COL_TIME},
-	{"deleted_at", COL_TIME},
+	[UCOL_ID - 1] = {"id", COL_TEXT},
+	[UCOL_FIRST_NAME - 1] = {"first_name", COL_TEXT},
+	[UCOL_LAST_NAME - 1] = {"last_name", COL_TEXT},
+	[UCOL_EMAIL - 1] = {"email", COL_TEXT_CI},
+	[UCOL_AVATAR_URL - 1] = {"avatar_url", COL_OTHER},
+	[UCOL_METADATA - 1] = {"metadata", COL_METADATA},
+	[UCOL_CREATED_AT - 1] = {"created_at", COL_TIME},
+	[UCOL_UPDATED_AT - 1] = {"updated_at", COL_TIME},
+	[UCOL_DELETED_AT - 1] = {"deleted_at", COL_TIME},
+};
+
+static const UniqueMessage user_unique[] = {
+	{"user_pkey", "user id is already in use",
+	"Another user, live or soft-deleted, has the same id."},
+	{"user_email_unique", "email is already in use by another user",
+	"Emails are unique among live users, compared case-insensitively."},
+	{NULL, NULL, NULL},
 };
 
 /*
@@ -87,12 +100,6 @@ static const int user_change_columns[] = {
 
 static EntityPlans user_plans;
 
-static void
-return_user_rows(FunctionCallInfo fcinfo, ModuleCall *call, SpiRows rows)
-{
-	ReturnRows(fcinfo, rows);
-}
-
 static const EntityTable user_table = {
 	.name = "user",
 	.relation = "user_module.\"user\"",
@@ -103,12 +110,19 @@ static const EntityTable user_table = {
 	.change_columns = user_change_columns,
 	.nchange_columns = lengthof(user_change_columns),
 	.restorable = "true",
-	.return_rows = return_user_rows,
+	.unique = user_unique,
 	.plans = &user_plans,
 };
 
-static SPIPlanPtr insert_users_plan = NULL;
-static SPIPlanPtr insert_user_plan = NULL;
+/* A new user's row: the columns create_users fills from its fields. */
+static const InsertSpec user_insert = {
+	.ncolumns = 6,
+	.columns = (const int[]) {UCOL_ID, UCOL_FIRST_NAME, UCOL_LAST_NAME, UCOL_EMAIL,
+	UCOL_AVATAR_URL, UCOL_METADATA},
+	.fields = (const int[]) {UF_ID, UF_FIRST_NAME, UF_LAST_NAME, UF_EMAIL,
+	UF_AVATAR_URL, UF_METADATA},
+	.stride = UF_COUNT,
+};
 
 static inline text *
 field_text(FieldValue *f)
@@ -118,27 +132,21 @@ field_text(FieldValue *f)
 
 /* ---------------------------------------------------------------- input */
 
+/* Checks the fields of a new user other than email and id. */
+static void
+validate_user_details(FieldValue *f)
+{
+	CheckName(field_text(&f[UF_FIRST_NAME]), "first_name");
+	CheckName(field_text(&f[UF_LAST_NAME]), "last_name");
+	NormalizeMetadata(&f[UF_METADATA]);
+}
+
 /* Normalizes and checks a new user's fields in place; assigns an id if none. */
 static void
 validate_new_user(FieldValue *f)
 {
-	if (!f[UF_EMAIL].present || f[UF_EMAIL].isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("email is required")));
-	f[UF_EMAIL].value = PointerGetDatum(NormalizeEmail(field_text(&f[UF_EMAIL])));
-
-	if (f[UF_ID].present && !f[UF_ID].isnull)
-		CheckEntityId(field_text(&f[UF_ID]));
-	else
-	{
-		f[UF_ID].present = true;
-		f[UF_ID].isnull = false;
-		f[UF_ID].value = PointerGetDatum(NewEntityId("user"));
-	}
-	CheckName(field_text(&f[UF_FIRST_NAME]), "first_name");
-	CheckName(field_text(&f[UF_LAST_NAME]), "last_name");
-	NormalizeMetadata(&f[UF_METADATA]);
+	CheckNewEntity("user", &f[UF_ID], &f[UF_EMAIL]);
+	validate_user_details(f);
 }
 
 /* Normalizes and checks the fields an update sets. */
@@ -157,71 +165,51 @@ validate_changes(FieldValue *f)
 	CheckName(field_text(&f[UF_LAST_NAME]), "last_name");
 }
 
-/* ---------------------------------------------------------------- store */
-
-/* Inserts validated users in one statement; rows come back in input order. */
-static SpiRows
-insert_users(FieldValue *rows, int n)
+/* A user's fields from SQL-style arguments, NULL for SQL NULL. */
+static FieldValue *
+user_fields_of(text *email, text *first_name, text *last_name, text *avatar_url,
+			   Jsonb *metadata, text *id)
 {
-	static const Oid types[] = {TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TEXTARRAYOID, JSONBARRAYOID};
-	static const int fields[] = {UF_ID, UF_FIRST_NAME, UF_LAST_NAME, UF_EMAIL,
-	UF_AVATAR_URL, UF_METADATA};
-	static const Oid one_types[] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID};
-	Datum		values[lengthof(fields)];
-	char		nulls[lengthof(fields)];
+	FieldValue *f = palloc0(sizeof(FieldValue) * UF_COUNT);
+	void	   *args[UF_COUNT];
 
-	/* one user: plain VALUES, cheaper to run than unnesting six arrays */
-	if (n == 1)
+	args[UF_ID] = id;
+	args[UF_EMAIL] = email;
+	args[UF_FIRST_NAME] = first_name;
+	args[UF_LAST_NAME] = last_name;
+	args[UF_AVATAR_URL] = avatar_url;
+	args[UF_METADATA] = metadata;
+	for (int i = 0; i < UF_COUNT; i++)
 	{
-		FieldParams(rows, fields, lengthof(fields), values, nulls);
-		return RunPlan(KeptPlan(&insert_user_plan,
-								"INSERT INTO user_module.\"user\" "
-								"(id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at) "
-								"VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.now(), pg_catalog.now()) "
-								"RETURNING *",
-								lengthof(one_types), one_types),
-					   values, nulls, false, SPI_OK_INSERT_RETURNING);
+		f[i].present = true;
+		f[i].isnull = (args[i] == NULL);
+		f[i].value = PointerGetDatum(args[i]);
 	}
-
-	for (int c = 0; c < (int) lengthof(fields); c++)
-		values[c] = FieldArray(rows, n, UF_COUNT, fields[c],
-							   fields[c] == UF_METADATA ? JSONBOID : TEXTOID);
-
-	return RunPlan(KeptPlan(&insert_users_plan,
-							"INSERT INTO user_module.\"user\" "
-							"(id, first_name, last_name, email, avatar_url, metadata, created_at, updated_at) "
-							"SELECT u.id, u.first_name, u.last_name, u.email, u.avatar_url, u.metadata, "
-							"pg_catalog.now(), pg_catalog.now() "
-							"FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
-							"pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.text[]), "
-							"pg_catalog.unnest($4::pg_catalog.text[]), pg_catalog.unnest($5::pg_catalog.text[]), "
-							"pg_catalog.unnest($6::pg_catalog.jsonb[])) "
-							"AS u(id, first_name, last_name, email, avatar_url, metadata) "
-							"RETURNING *",
-							lengthof(types), types),
-				   values, NULL, false, SPI_OK_INSERT_RETURNING);
+	return f;
 }
 
-/* Creates validated users and their user.created events. */
-static SpiRows
-create_users_rows(FieldValue *rows, int n)
-{
-	SpiRows		created = insert_users(rows, n);
+/* ---------------------------------------------------------------- store */
 
-	EmitEvents("user.created", RowsColumnArray(created, UCOL_ID, TEXTOID));
+/* Creates validated users and emits their user.created events. */
+static SpiRows
+create_users(ModuleCall *call, FieldValue *rows, int n)
+{
+	SpiRows		created = InsertEntities(&user_table, &user_insert, rows, n, NULL);
+
+	EmitEvents(call, "user.created", created, UCOL_ID);
 	return created;
 }
 
 /*
  * Whether a live user has this email, in any case (lowered as the index
- * user_email_unique lowers it: under the database collation). Users that a transaction still in progress is creating, changing
- * or soft-deleting are waited for, as a unique index waits for a conflicting
- * insert: so an invite checked against the users while create_user runs for
- * the same email (in any case) waits for that transaction and sees its
- * outcome, instead of missing the user it has not committed yet. The index is
- * read with a dirty snapshot, as PostgreSQL checks exclusion constraints
- * (execIndexing.c). Inside a ModuleCall.
+ * user_email_unique lowers it: under the database collation). Users that a
+ * transaction still in progress is creating, changing or soft-deleting are
+ * waited for, as a unique index waits for a conflicting insert: so an invite
+ * checked against the users while create_user runs for the same email (in
+ * any case) waits for that transaction and sees its outcome, instead of
+ * missing the user it has not committed yet. The index is read with a dirty
+ * snapshot, as PostgreSQL checks exclusion constraints (execIndexing.c).
+ * Inside a ModuleCall.
  */
 bool
 LiveUserHasEmail(Datum email)
@@ -265,51 +253,55 @@ LiveUserHasEmail(Datum email)
 	return found;
 }
 
-/* ---------------------------------------------------------------- SQL API */
-
 /*
- * One user from SQL-style arguments (NULL for SQL NULL), validated as
- * create_user validates them; inside a ModuleCall. accept_invite comes here.
+ * accept_invite's new user, checked as create_user checks one, before the
+ * call: all but the email, which is the invite's (CreateInvitedUser).
  */
-SpiRows
-CreateUser(text *email, text *first_name, text *last_name, text *avatar_url,
-		   Jsonb *metadata, text *id)
+FieldValue *
+InvitedUserFields(text *first_name, text *last_name, text *avatar_url, Jsonb *metadata)
 {
-	FieldValue	f[UF_COUNT];
-	Datum		args[UF_COUNT];
+	FieldValue *f = user_fields_of(NULL, first_name, last_name, avatar_url, metadata, NULL);
 
-	args[UF_ID] = PointerGetDatum(id);
-	args[UF_EMAIL] = PointerGetDatum(email);
-	args[UF_FIRST_NAME] = PointerGetDatum(first_name);
-	args[UF_LAST_NAME] = PointerGetDatum(last_name);
-	args[UF_AVATAR_URL] = PointerGetDatum(avatar_url);
-	args[UF_METADATA] = PointerGetDatum(metadata);
-	for (int i = 0; i < UF_COUNT; i++)
-	{
-		f[i].present = true;
-		f[i].isnull = (DatumGetPointer(args[i]) == NULL);
-		f[i].value = args[i];
-	}
-	validate_new_user(f);
-	return create_users_rows(f, 1);
+	f[UF_ID].value = PointerGetDatum(NewEntityId("user"));
+	f[UF_ID].isnull = false;
+	validate_user_details(f);
+	return f;
 }
 
+/* Creates that user with the invite's email (normalized when it was invited). */
+SpiRows
+CreateInvitedUser(ModuleCall *call, FieldValue *user, Datum email)
+{
+	user[UF_EMAIL].value = email;
+	user[UF_EMAIL].isnull = false;
+	return create_users(call, user, 1);
+}
+
+/* ---------------------------------------------------------------- SQL API */
+
 #define TEXT_ARG_OR_NULL(n) (PG_ARGISNULL(n) ? NULL : PG_GETARG_TEXT_PP(n))
+
+static void
+return_user_rows(SpiRows rows, void *fcinfo)
+{
+	ReturnRows((FunctionCallInfo) fcinfo, rows);
+}
 
 PG_FUNCTION_INFO_V1(um_create_user);
 Datum
 um_create_user(PG_FUNCTION_ARGS)
 {
+	FieldValue *f = user_fields_of(TEXT_ARG_OR_NULL(0), TEXT_ARG_OR_NULL(1), TEXT_ARG_OR_NULL(2),
+								   TEXT_ARG_OR_NULL(3),
+								   PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4),
+								   TEXT_ARG_OR_NULL(5));
 	ModuleCall	call;
 	Datum		result;
 
+	validate_new_user(f);
 	BeginModuleCall(&call);
-	result = RowAsComposite(fcinfo, &call,
-							CreateUser(TEXT_ARG_OR_NULL(0), TEXT_ARG_OR_NULL(1), TEXT_ARG_OR_NULL(2),
-									   TEXT_ARG_OR_NULL(3),
-									   PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4),
-									   TEXT_ARG_OR_NULL(5)),
-							0);
+	result = RowAsComposite(fcinfo, &call, create_users(&call, f, 1), 0);
+	WriteEvents(&call);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
 }
@@ -323,7 +315,7 @@ um_create_users(PG_FUNCTION_ARGS)
 	ModuleCall	call;
 
 	RequireArgument(fcinfo, 0, "users");
-	n = ParseJsonObjects(&user_table, PG_GETARG_JSONB_P(0), user_fields, UF_COUNT, &rows);
+	n = ParseJsonObjects(PG_GETARG_JSONB_P(0), "user", user_fields, UF_COUNT, &rows);
 	for (int i = 0; i < n; i++)
 		validate_new_user(rows + i * UF_COUNT);
 
@@ -331,7 +323,8 @@ um_create_users(PG_FUNCTION_ARGS)
 	if (n == 0)
 		return (Datum) 0;
 	BeginModuleCall(&call);
-	ReturnRows(fcinfo, create_users_rows(rows, n));
+	ReturnRows(fcinfo, create_users(&call, rows, n));
+	WriteEvents(&call);
 	EndModuleCall(&call);
 	return (Datum) 0;
 }
@@ -358,11 +351,15 @@ PG_FUNCTION_INFO_V1(um_list_users);
 Datum
 um_list_users(PG_FUNCTION_ARGS)
 {
+	ListArgs	args;
+	EntityQuery query;
 	ModuleCall	call;
 
+	ReadListArgs(fcinfo, &args);
+	BuildListQuery(&query, &user_table, &args);
 	InitMaterializedSRF(fcinfo, 0);
 	BeginModuleCall(&call);
-	ListEntities(&user_table, fcinfo, &call);
+	ListEntities(&query, return_user_rows, fcinfo);
 	EndModuleCall(&call);
 	return (Datum) 0;
 }
@@ -371,11 +368,15 @@ PG_FUNCTION_INFO_V1(um_count_users);
 Datum
 um_count_users(PG_FUNCTION_ARGS)
 {
+	ListArgs	args;
+	EntityQuery query;
 	ModuleCall	call;
 	int64		count;
 
+	ReadCountArgs(fcinfo, &args);
+	BuildCountQuery(&query, &user_table, &args);
 	BeginModuleCall(&call);
-	count = CountEntities(&user_table, fcinfo);
+	count = CountEntities(&query);
 	EndModuleCall(&call);
 	PG_RETURN_INT64(count);
 }
@@ -397,7 +398,8 @@ um_update_user(PG_FUNCTION_ARGS)
 	validate_changes(f);
 
 	BeginModuleCall(&call);
-	result = RowAsComposite(fcinfo, &call, UpdateEntity(&user_table, id, f + UF_EMAIL), 0);
+	result = RowAsComposite(fcinfo, &call, UpdateEntity(&call, &user_table, id, f + UF_EMAIL), 0);
+	WriteEvents(&call);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
 }
@@ -408,35 +410,66 @@ um_update_users(PG_FUNCTION_ARGS)
 {
 	FieldValue *rows;
 	int			n;
+	ModuleCall	call;
 
 	RequireArgument(fcinfo, 0, "users");
-	n = ParseJsonObjects(&user_table, PG_GETARG_JSONB_P(0), user_fields, UF_COUNT, &rows);
+	n = ParseJsonObjects(PG_GETARG_JSONB_P(0), "user", user_fields, UF_COUNT, &rows);
+	RequireIds("user", rows, n, UF_COUNT, UF_ID);
 	for (int i = 0; i < n; i++)
 		validate_changes(rows + i * UF_COUNT);
-	UpdateEntities(&user_table, fcinfo, rows, n, UF_COUNT, UF_ID, UF_EMAIL);
+
+	InitMaterializedSRF(fcinfo, 0);
+	BeginModuleCall(&call);
+	UpdateEntities(&call, &user_table, rows, n, UF_COUNT, UF_ID, UF_EMAIL, return_user_rows, fcinfo);
+	WriteEvents(&call);
+	EndModuleCall(&call);
 	return (Datum) 0;
+}
+
+/*
+ * delete_users, soft_delete_users and restore_users(ids text[]): the ids
+ * changed, sorted. "change" is DeleteEntities, SoftDeleteEntities or
+ * RestoreEntities.
+ */
+static Datum
+change_users(FunctionCallInfo fcinfo, SpiRows (*change) (ModuleCall *, const EntityTable *, ArrayType *))
+{
+	ArrayType  *ids;
+	ModuleCall	call;
+
+	RequireArgument(fcinfo, 0, "ids");
+	ids = PG_GETARG_ARRAYTYPE_P(0);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	BeginModuleCall(&call);
+	ReturnColumn(fcinfo, change(&call, &user_table, ids), 1);
+	WriteEvents(&call);
+	EndModuleCall(&call);
+	return (Datum) 0;
+}
+
+static SpiRows
+restore_users(ModuleCall *call, const EntityTable *t, ArrayType *ids)
+{
+	return RestoreEntities(call, t, ids, false);
 }
 
 PG_FUNCTION_INFO_V1(um_delete_users);
 Datum
 um_delete_users(PG_FUNCTION_ARGS)
 {
-	DeleteEntities(&user_table, fcinfo);
-	return (Datum) 0;
+	return change_users(fcinfo, DeleteEntities);
 }
 
 PG_FUNCTION_INFO_V1(um_soft_delete_users);
 Datum
 um_soft_delete_users(PG_FUNCTION_ARGS)
 {
-	SoftDeleteEntities(&user_table, fcinfo);
-	return (Datum) 0;
+	return change_users(fcinfo, SoftDeleteEntities);
 }
 
 PG_FUNCTION_INFO_V1(um_restore_users);
 Datum
 um_restore_users(PG_FUNCTION_ARGS)
 {
-	RestoreEntities(&user_table, fcinfo);
-	return (Datum) 0;
+	return change_users(fcinfo, restore_users);
 }
