@@ -108,6 +108,27 @@ SET ROLE regress_admin;
 SELECT user_module.remove_subscriber('app.log_event(user_module.event)') AS removed;
 RESET ROLE;
 
+-- subscribers run at the end of the call, once all its changes are made:
+-- accept_invite's user.created subscriber already sees the invite accepted
+SET ROLE regress_admin;
+CREATE FUNCTION app.see_invite(event user_module.event) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog
+AS $$
+BEGIN
+	RAISE NOTICE '% sees the invite accepted: %', event.name,
+		(SELECT accepted FROM user_module.retrieve_invite('sub-late', true));
+END
+$$;
+SELECT token AS sub_token FROM user_module.create_invite('late@sub.test', id => 'sub-late') \gset
+SELECT handler FROM user_module.add_subscriber('app.see_invite(user_module.event)', '{user.created,invite.accepted}');
+RESET ROLE;
+SET ROLE regress_invitee;
+SELECT email FROM user_module.accept_invite(:'sub_token');
+RESET ROLE;
+SET ROLE regress_admin;
+SELECT user_module.remove_subscriber('app.see_invite(user_module.event)') AS removed;
+RESET ROLE;
+
 ------------------------------------------------------------------------------
 -- A subscriber may call the module again
 ------------------------------------------------------------------------------

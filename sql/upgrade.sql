@@ -101,3 +101,16 @@ SELECT 'only after update' AS side, fact FROM (TABLE updated EXCEPT TABLE fresh)
 UNION ALL
 SELECT 'only in fresh', fact FROM (TABLE fresh EXCEPT TABLE updated) d
 ORDER BY 1, 2;
+
+-- the library checks the tables' columns against its own description at
+-- first use and after any catalog change: a mismatch fails loudly
+SELECT user_module.count_invites() AS invites;
+BEGIN;
+ALTER TABLE user_module.invite RENAME COLUMN token_jti TO jti;
+SELECT public.expect_error($$SELECT user_module.count_invites()$$, '55000');
+ROLLBACK;
+BEGIN;
+ALTER TABLE user_module."user" ADD COLUMN nickname text;
+SELECT public.expect_error($$SELECT user_module.retrieve_user('nobody')$$, '55000');
+ROLLBACK;
+SELECT user_module.count_invites() AS invites;

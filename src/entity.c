@@ -20,6 +20,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -64,16 +65,40 @@ check_columns(const EntityTable *t, Oid relid)
 	table_close(rel, AccessShareLock);
 }
 
-/* The table's OID, its columns checked at first use and after a change. */
+/* The tables whose columns were checked: see table_oid. */
+static EntityPlans *checked_tables[2];
+static int	nchecked_tables = 0;
+
+/* A change to a checked table (ALTER TABLE) has its columns checked again. */
+static void
+forget_checked_columns(Datum arg, Oid relid)
+{
+	for (int i = 0; i < nchecked_tables; i++)
+		if (relid == InvalidOid || relid == checked_tables[i]->table.oid)
+			checked_tables[i]->checked = false;
+}
+
+/* The table's OID, its columns checked at first use and after each change. */
 static Oid
 table_oid(const EntityTable *t)
 {
 	Oid			relid = ModuleRelation(&t->plans->table, t->name);
 
-	if (relid != t->plans->checked)
+	if (!t->plans->checked)
 	{
+		int			i;
+
 		check_columns(t, relid);
-		t->plans->checked = relid;
+		for (i = 0; i < nchecked_tables && checked_tables[i] != t->plans; i++)
+			;
+		if (i == nchecked_tables)
+		{
+			Assert(nchecked_tables < lengthof(checked_tables));
+			if (nchecked_tables == 0)
+				CacheRegisterRelcacheCallback(forget_checked_columns, (Datum) 0);
+			checked_tables[nchecked_tables++] = t->plans;
+		}
+		t->plans->checked = true;
 	}
 	return relid;
 }
@@ -272,9 +297,12 @@ ListEntities(EntityQuery *q, EachRows each, void *arg)
 int64
 CountEntities(EntityQuery *q)
 {
-	SpiRows		rows = RunPlan(PlanForQuery(q->sql.data, &q->params), q->params.values,
-							   q->params.nulls, true, SPI_OK_SELECT);
+	SpiRows		rows;
 	bool		isnull;
+
+	(void) table_oid(q->table);
+	rows = RunPlan(PlanForQuery(q->sql.data, &q->params), q->params.values, q->params.nulls,
+				   true, SPI_OK_SELECT);
 
 	return DatumGetInt64(RowColumn(rows, 0, 1, &isnull));
 }

@@ -147,7 +147,7 @@ typedef SPIPlanPtr PlanPair[2];
 typedef struct EntityPlans
 {
 	CachedOid	table;
-	Oid			checked;		/* the table whose columns were checked */
+	bool		checked;		/* its columns match the description */
 	SPIPlanPtr	lock;			/* one live row, for update */
 	SPIPlanPtr	lock_many;		/* see LockRowsInIdOrder */
 	SPIPlanPtr	update;
