@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""Runs the SQL examples of README.md and compares what psql prints with the
-output shown under each one. Started by test/readme-check, which provides a
-throwaway cluster (PGHOST, PGPORT, ... in the environment).
+"""Runs the SQL examples of README.md and doc/*.md and compares what psql
+prints with the output shown under each one. Started by test/readme-check and
+test/run, which provide a throwaway cluster (PGHOST, PGPORT, ... in the
+environment): readme_check.py [--update] FILE...
 
-In README.md:
-  - every ```sql block is run, in order, in one psql session (-X -q) of a
-    fresh database, so later examples see what earlier ones did;
+Each file runs in a fresh database of its own (made and dropped here, through
+the database PGDATABASE names), so each page's examples stand alone: a page
+that needs data starts with a setup block. In each file:
+  - every ```sql block is run, in order, in one psql session (-X -q), so
+    later examples see what earlier ones did;
   - a ```text block right after it (blank lines between are fine) is the output
     it must print, stderr included; without one, it must print no ERROR;
   - an HTML comment <!-- not run --> on the line before a ```sql block skips it.
 Generated ids (user_ + ULID) and timestamps differ from run to run: an id in
-the README stands for the id printed at the same place, also where a later
+a file stands for the id printed at the same place, also where a later
 example uses it, and timestamps are compared as "a timestamp". Invite tokens
 (compact JWS: three base64url segments, the first starting "eyJ"), UUIDs (a
 token's jti) and Unix times (a token's iat and exp, ten digits) change with
@@ -18,6 +21,9 @@ every run and every key too: each is compared as "a token", "a UUID", "a Unix
 time".
 
 --update rewrites the output blocks, and the ids everywhere, with what this run printed.
+
+Prints "<file>: N run, M differ" per file, then the sum as
+"README examples: N run, M differ", which test/run counts.
 """
 import os
 import re
@@ -80,16 +86,26 @@ def normalize(text):
     return norm
 
 
-def main():
-    update = '--update' in sys.argv
-    path = [a for a in sys.argv[1:] if not a.startswith('--')][0]
+def psql_command(*commands):
+    """Runs commands in the database PGDATABASE names (to make and drop the others)."""
+    args = ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', os.environ.get('PGDATABASE', 'postgres')]
+    for c in ('SET client_min_messages = warning',) + commands:
+        args += ['-c', c]
+    subprocess.run(args, check=True)
+
+
+def check(path, update):
+    """Runs one file's examples in a fresh database; returns (run, differ)."""
     with open(path) as f:
         lines = f.read().split('\n')
+    # one database per file, named after it: README.md -> examples_readme
+    database = 'examples_' + re.sub(r'[^a-z0-9]+', '_', os.path.basename(path).lower()[:-3])
+    psql_command('DROP DATABASE IF EXISTS %s' % database, 'CREATE DATABASE %s' % database)
 
-    psql = subprocess.Popen(['psql', '-X', '-q', '-d', os.environ.get('PGDATABASE', 'postgres')],
+    psql = subprocess.Popen(['psql', '-X', '-q', '-d', database],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
-    ids = {}            # id as written in the README -> id this run printed
+    ids = {}            # id as written in the file -> id this run printed
     failures = 0
     replacements = []   # (start, end, new lines) for --update
 
@@ -117,7 +133,7 @@ def main():
             continue
         estart, eend = expected
         want = lines[estart + 1:eend]
-        # ids: pair them up by position, first appearance in the README wins
+        # ids: pair them up by position, first appearance in the file wins
         want_ids = ULID.findall('\n'.join(want))
         got_ids = ULID.findall('\n'.join(got))
         for w, g in zip(want_ids, got_ids):
@@ -127,25 +143,40 @@ def main():
             want_text = want_text.replace(old, new)
         if normalize(want_text) != normalize('\n'.join(got)):
             failures += 1
-            print('FAIL %s\n--- README\n%s\n--- psql\n%s\n' % (where, want_text, '\n'.join(got)))
+            print('FAIL %s\n--- %s\n%s\n--- psql\n%s\n' % (where, path, want_text, '\n'.join(got)))
         replacements.append((estart, eend, got))
 
     psql.stdin.close()
     psql.wait()
+    psql_command('DROP DATABASE IF EXISTS %s' % database)
 
     if update:
         for estart, eend, got in sorted(replacements, reverse=True):
             lines[estart + 1:eend] = got
         text = '\n'.join(lines)
-        # the README's ids become this run's, in the examples' SQL too
+        # the file's ids become this run's, in the examples' SQL too
         for old, new in ids.items():
             text = text.replace(old, new)
         with open(path, 'w') as f:
             f.write(text)
         print('updated %s' % path)
     n = len(examples(lines))
-    print('README examples: %d run, %d differ' % (n, failures))
-    return 1 if failures and not update else 0
+    print('%s: %d run, %d differ' % (path, n, failures))
+    return n, failures
+
+
+def main():
+    update = '--update' in sys.argv
+    paths = [a for a in sys.argv[1:] if not a.startswith('--')]
+    if not paths:
+        sys.exit('usage: readme_check.py [--update] FILE...')
+    run = differ = 0
+    for path in paths:
+        n, failures = check(path, update)
+        run += n
+        differ += failures
+    print('README examples: %d run, %d differ' % (run, differ))
+    return 1 if differ and not update else 0
 
 
 if __name__ == '__main__':
