@@ -343,9 +343,53 @@ column_type(const EntityTable *t, int column)
 }
 
 /*
+ * The INSERT of spec's columns: for one row, from plain values ($1 ...); for
+ * many, from ROWS FROM (unnest($1), ...), one array per column.
+ */
+static SPIPlanPtr
+insert_plan(const EntityTable *t, const InsertSpec *spec, bool one, const Oid *types)
+{
+	SPIPlanPtr *slot = &t->plans->insert[one ? 0 : 1];
+	StringInfoData columns;
+	StringInfoData source;
+	const char *more = spec->nmore ? ", " : "";
+
+	if (*slot != NULL)
+	{
+		(void) table_oid(t);
+		return *slot;
+	}
+	initStringInfo(&columns);
+	initStringInfo(&source);
+	for (int c = 0; c < spec->ncolumns; c++)
+	{
+		appendStringInfo(&columns, "%s%s", c > 0 ? ", " : "", t->columns[spec->columns[c] - 1].name);
+		if (one)
+			appendStringInfo(&source, "%s$%d", c > 0 ? ", " : "", c + 1);
+		else
+			appendStringInfo(&source, "%spg_catalog.unnest($%d::%s)", c > 0 ? ", " : "", c + 1,
+							 format_type_be_qualified(types[c]));
+	}
+	if (one)
+		return TablePlan(t, slot, false, spec->ncolumns + spec->nmore, types,
+						 "INSERT INTO %s (%s, created_at, updated_at%s%s) "
+						 "VALUES (%s, pg_catalog.now(), pg_catalog.now()%s%s) RETURNING *",
+						 t->relation, columns.data, more, spec->nmore ? spec->more_columns : "",
+						 source.data, more, spec->nmore ? spec->more_values : "");
+	return TablePlan(t, slot, false, spec->ncolumns + spec->nmore, types,
+					 "INSERT INTO %s (%s, created_at, updated_at%s%s) "
+					 "SELECT %s, pg_catalog.now(), pg_catalog.now()%s%s "
+					 "FROM ROWS FROM (%s) AS r(%s) RETURNING *",
+					 t->relation, columns.data, more, spec->nmore ? spec->more_columns : "",
+					 columns.data, more, spec->nmore ? spec->more_values : "",
+					 source.data, columns.data);
+}
+
+/*
  * Inserts validated rows, in one statement, and returns them in input order.
  * One row binds its fields as plain values, cheaper to run than unnesting
- * arrays; many bind each column's fields as an array.
+ * arrays; many bind each column's fields as an array. more[] are the values
+ * of spec's more_values parameters.
  */
 SpiRows
 InsertEntities(const EntityTable *t, const InsertSpec *spec, FieldValue *rows, int n, Datum *more)
@@ -355,7 +399,6 @@ InsertEntities(const EntityTable *t, const InsertSpec *spec, FieldValue *rows, i
 	Datum		values[MAX_QUERY_PARAMS];
 	char		nulls[MAX_QUERY_PARAMS];
 	bool		one = (n == 1);
-	SPIPlanPtr *slot = &t->plans->insert[one ? 0 : 1];
 
 	Assert(nargs <= MAX_QUERY_PARAMS);
 	memset(nulls, ' ', nargs);
@@ -382,50 +425,8 @@ InsertEntities(const EntityTable *t, const InsertSpec *spec, FieldValue *rows, i
 		types[spec->ncolumns + m] = spec->more_types[m];
 		values[spec->ncolumns + m] = more[m];
 	}
-
-	if (*slot == NULL)
-	{
-		StringInfoData columns;
-		StringInfoData source;
-
-		initStringInfo(&columns);
-		initStringInfo(&source);
-		for (int c = 0; c < spec->ncolumns; c++)
-		{
-			const char *name = t->columns[spec->columns[c] - 1].name;
-
-			appendStringInfo(&columns, "%s, ", name);
-			if (one)
-				appendStringInfo(&source, "%s$%d", c > 0 ? ", " : "", c + 1);
-			else
-				appendStringInfo(&source, "%spg_catalog.unnest($%d::%s)", c > 0 ? ", " : "", c + 1,
-								 format_type_be_qualified(types[c]));
-		}
-		if (one)
-			TablePlan(t, slot, false, nargs, types,
-					  "INSERT INTO %s (%screated_at, updated_at%s%s) "
-					  "VALUES (%s, pg_catalog.now(), pg_catalog.now()%s%s) RETURNING *",
-					  t->relation, columns.data, spec->nmore ? ", " : "", spec->nmore ? spec->more_columns : "",
-					  source.data, spec->nmore ? ", " : "", spec->nmore ? spec->more_values : "");
-		else
-		{
-			StringInfoData names;
-
-			initStringInfo(&names);
-			for (int c = 0; c < spec->ncolumns; c++)
-				appendStringInfo(&names, "%s%s", c > 0 ? ", " : "", t->columns[spec->columns[c] - 1].name);
-			TablePlan(t, slot, false, nargs, types,
-					  "INSERT INTO %s (%screated_at, updated_at%s%s) "
-					  "SELECT %s, pg_catalog.now(), pg_catalog.now()%s%s "
-					  "FROM ROWS FROM (%s) AS r(%s) RETURNING *",
-					  t->relation, columns.data, spec->nmore ? ", " : "", spec->nmore ? spec->more_columns : "",
-					  names.data, spec->nmore ? ", " : "", spec->nmore ? spec->more_values : "",
-					  source.data, names.data);
-		}
-	}
-	else
-		(void) table_oid(t);
-	return RunTablePlan(t, *slot, values, nulls, false, SPI_OK_INSERT_RETURNING);
+	return RunTablePlan(t, insert_plan(t, spec, one, types), values, nulls, false,
+						SPI_OK_INSERT_RETURNING);
 }
 
 /* ---------------------------------------------------------------- updates */

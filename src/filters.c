@@ -268,6 +268,53 @@ append_q_filter(StringInfo sql, const EntityTable *table, JsonbValue *v, QueryPa
 	return words > 0;
 }
 
+/*
+ * The condition of one filter key and value; false if it adds none (an empty
+ * q, or {} for a time column).
+ */
+static bool
+append_filter(StringInfo sql, const EntityTable *table, JsonbValue *k, JsonbValue *v,
+			  QueryParams *params)
+{
+	const EntityColumn *col;
+
+	if (k->val.string.len == 1 && k->val.string.val[0] == 'q')
+		return append_q_filter(sql, table, v, params);
+
+	col = find_column(table, k->val.string.val, k->val.string.len);
+	if (col == NULL || col->kind == COL_OTHER || col->kind == COL_METADATA)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown filter \"%s\" for %s",
+						ClippedString(k->val.string.val, k->val.string.len), table->entity)));
+	switch (col->kind)
+	{
+		case COL_TEXT:
+		case COL_TEXT_CI:
+			append_text_filter(sql, col, v, params);
+			return true;
+		case COL_TIME:
+			return append_time_filter(sql, col, v, params);
+		case COL_BOOL:
+			if (v->type != jbvBool)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("filter on %s must be true or false", col->name)));
+			appendStringInfo(sql, "%s OPERATOR(pg_catalog.=) $%d::pg_catalog.bool",
+							 col->name,
+							 AddQueryParam(params, BOOLOID, BoolGetDatum(v->val.boolean), false));
+			return true;
+		default:
+			elog(ERROR, "column %s cannot be filtered", col->name);
+	}
+}
+
+/*
+ * Appends " WHERE <conditions>" for filters (a JSON object of column names
+ * and q), every value as a parameter; only live rows unless with_deleted.
+ * A bad filter is 22023, raised while the statement is built, before any
+ * call begins.
+ */
 void
 AppendWhereClause(StringInfo sql, const EntityTable *table, Jsonb *filters,
 				  bool with_deleted, QueryParams *params)
@@ -295,7 +342,6 @@ AppendWhereClause(StringInfo sql, const EntityTable *table, Jsonb *filters,
 		it = JsonbIteratorInit(&filters->root);
 		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
 		{
-			const EntityColumn *col;
 			int			mark;
 			bool		added;
 
@@ -309,40 +355,7 @@ AppendWhereClause(StringInfo sql, const EntityTable *table, Jsonb *filters,
 				appendStringInfoString(sql, " AND ");
 			appendStringInfoChar(sql, '(');
 
-			if (k.val.string.len == 1 && k.val.string.val[0] == 'q')
-				added = append_q_filter(sql, table, &v, params);
-			else
-			{
-				col = find_column(table, k.val.string.val, k.val.string.len);
-				if (col == NULL || col->kind == COL_OTHER || col->kind == COL_METADATA)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("unknown filter \"%s\" for %s",
-									ClippedString(k.val.string.val, k.val.string.len), table->entity)));
-				switch (col->kind)
-				{
-					case COL_TEXT:
-					case COL_TEXT_CI:
-						append_text_filter(sql, col, &v, params);
-						added = true;
-						break;
-					case COL_TIME:
-						added = append_time_filter(sql, col, &v, params);
-						break;
-					case COL_BOOL:
-						if (v.type != jbvBool)
-							ereport(ERROR,
-									(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-									 errmsg("filter on %s must be true or false", col->name)));
-						appendStringInfo(sql, "%s OPERATOR(pg_catalog.=) $%d::pg_catalog.bool",
-										 col->name,
-										 AddQueryParam(params, BOOLOID, BoolGetDatum(v.val.boolean), false));
-						added = true;
-						break;
-					default:
-						elog(ERROR, "column %s cannot be filtered", col->name);
-				}
-			}
+			added = append_filter(sql, table, &k, &v, params);
 
 			if (added)
 			{
