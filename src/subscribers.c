@@ -43,6 +43,8 @@
 
 #include "user_module.h"
 
+#define SUBSCRIBER_TABLE "user_module.subscriber"
+
 /* Every event name the module writes. */
 static const char *const event_names[] = {
 	"user.created", "user.updated", "user.deleted", "user.restored",
@@ -153,7 +155,7 @@ load_subscribers(void)
 	subscribers_valid = true;
 
 	rows = RunPlan(KeptPlan(&load_plan,
-							"SELECT handler, events, owner FROM user_module.subscriber ORDER BY handler",
+							"SELECT handler, events, owner FROM " SUBSCRIBER_TABLE " ORDER BY handler",
 							0, NULL),
 				   NULL, NULL, true, SPI_OK_SELECT);
 	if (rows.count == 0)
@@ -408,7 +410,7 @@ um_add_subscriber(PG_FUNCTION_ARGS)
 	BeginModuleCall(&call);
 	result = RowAsComposite(fcinfo, &call,
 							RunPlan(KeptPlan(&add_plan,
-											 "INSERT INTO user_module.subscriber AS s (handler, events, owner) "
+											 "INSERT INTO " SUBSCRIBER_TABLE " AS s (handler, events, owner) "
 											 "VALUES ($1, $2, $3) ON CONFLICT (handler) "
 											 "DO UPDATE SET events = EXCLUDED.events, owner = EXCLUDED.owner "
 											 "RETURNING *",
@@ -428,7 +430,7 @@ delete_subscriber(Datum handler)
 
 	BeginModuleCall(&call);
 	removed = RunPlan(KeptPlan(&remove_plan,
-							   "DELETE FROM user_module.subscriber WHERE handler OPERATOR(pg_catalog.=) $1",
+							   "DELETE FROM " SUBSCRIBER_TABLE " WHERE handler OPERATOR(pg_catalog.=) $1",
 							   1, types),
 					  &handler, NULL, false, SPI_OK_DELETE).count > 0;
 	EndModuleCall(&call);
@@ -479,7 +481,7 @@ um_list_subscribers(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	BeginModuleCall(&call);
 	ReturnRows(fcinfo, RunPlan(KeptPlan(&list_plan,
-										"SELECT * FROM user_module.subscriber ORDER BY handler",
+										"SELECT * FROM " SUBSCRIBER_TABLE " ORDER BY handler",
 										0, NULL),
 							   NULL, NULL, true, SPI_OK_SELECT));
 	EndModuleCall(&call);
