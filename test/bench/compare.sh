@@ -49,7 +49,8 @@ export SEED=${SEED:-12345}
 MEDUSA=${BENCH_MEDUSA:-1}
 # One folder per lockfile: a changed lockfile installs afresh, and runs from
 # checkouts with different lockfiles do not undo each other's install.
-export MEDUSA_DIR="${BENCH_MEDUSA_DIR:-/tmp/user_module-medusa}/$(sha256sum <"$BENCH_DIR/medusa/package-lock.json" | cut -c1-16)"
+MEDUSA_DIR="${BENCH_MEDUSA_DIR:-/tmp/user_module-medusa}/$(sha256sum <"$BENCH_DIR/medusa/package-lock.json" | cut -c1-16)"
+export MEDUSA_DIR
 # compare.js refreshes ids from the second N_REFRESH invites and soft-deletes
 # N_DELETE bulk-created users after the first 500
 [ "$N_INVITES" -ge $((2 * N_REFRESH)) ] || { echo "N_INVITES < 2 × N_REFRESH" >&2; exit 2; }
