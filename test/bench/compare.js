@@ -1,20 +1,24 @@
-// test/bench/compare.js: the phases of the Medusa peer's benchmark
-// (shared/peers/medusa/bench-medusa.js), run against user_module's functions
-// (side um) or against the raw-SQL floor (side raw: prepared statements on
-// the raw.* tables of setup.sql, identical to the extension's). Like the
-// peer: node-postgres over TCP, one connection, each call awaited before the
-// next, per-call latency from process.hrtime, the same data generator, sizes
-// and SEED, and the same JSON shape (results[phase] = {ops, ops_per_s, ...}).
-// compare.sh runs it; by hand:
+// test/bench/compare.js: one side of compare.sh. Times, phase by phase, the
+// calls an application makes to Medusa's User Module service (createUsers,
+// retrieveUser, listUsers, ..., softDeleteUsers) against user_module's
+// functions (side um), the raw-SQL floor (side raw: prepared statements on
+// the raw.* tables of setup.sql, identical to the extension's) or Medusa's
+// own module (side medusa, booted by medusa.js). Every side runs the same
+// phases with the same data generator, sizes and SEED: node-postgres over
+// TCP, each call awaited before the next, per-call latency from
+// process.hrtime. Writes results[phase] = {ops, ops_per_s, median_ms, ...}
+// as JSON. compare.sh runs it; by hand:
 //   DB_URL=postgres://postgres@127.0.0.1:PORT/postgres node compare.js um|raw <out.json>
+//   DB_URL=postgres://postgres@127.0.0.1:PORT/medusa MEDUSA_DIR=DIR node compare.js medusa <out.json>
+// (medusa: see medusa.js for DIR and the database's tables)
 "use strict";
 const fs = require("fs");
 const { Client } = require("pg");
 
 const [SIDE, OUT] = process.argv.slice(2);
-if (!["um", "raw"].includes(SIDE) || !OUT) throw new Error("usage: node compare.js um|raw <out.json>");
+if (!["um", "raw", "medusa"].includes(SIDE) || !OUT) throw new Error("usage: node compare.js um|raw|medusa <out.json>");
 const SEED = Number(process.env.SEED || 12345);
-// The peer's sizes and defaults; accept is ours only (Medusa's module service has no acceptInvite).
+// The sizes; accept is user_module's and raw SQL's only (Medusa's module service has no acceptInvite).
 const N = {
   createOne: Number(process.env.N_CREATE_ONE || 2000),
   createBulk: Number(process.env.N_CREATE_BULK || 10000),
@@ -29,8 +33,8 @@ const N = {
   accept: Number(process.env.N_ACCEPT || 2000),
 };
 
-// The peer's data generator, verbatim: the same SEED draws the same users,
-// ids and emails on every side, as long as the draws come in the same order.
+// The data generator: the same SEED draws the same users, ids and emails on
+// every side, as long as the draws come in the same order.
 function mulberry32(a) {
   return function () {
     a |= 0; a = (a + 0x6d2b79f5) | 0;
@@ -65,6 +69,7 @@ function umSide(db) {
   return {
     tables: 'user_module."user", user_module.invite, user_module.event',
     schema: "user_module",
+    events: "user_module.event",
     createUser: async (u) => (await run("create_user", "SELECT * FROM user_module.create_user($1, $2, $3, $4, $5)",
       [u.email, u.first_name, u.last_name, u.avatar_url, u.metadata]))[0],
     createUsers: (users) => run("create_users", "SELECT * FROM user_module.create_users($1)", [JSON.stringify(users)]),
@@ -103,6 +108,7 @@ function rawSide(db) {
   return {
     tables: 'raw."user", raw.invite, raw.event',
     schema: "raw",
+    events: "raw.event",
     createUser: async (u) => (await run("raw_create_user",
       `WITH u AS (INSERT INTO raw."user" (id, first_name, last_name, email, avatar_url, metadata)
                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING *),
@@ -177,7 +183,7 @@ function rawSide(db) {
 
 const now = () => process.hrtime.bigint();
 const ms = (a, b) => Number(b - a) / 1e6;
-// the peer's statistics, verbatim
+// index floor(p × n) of the sorted latencies
 function stats(lat) {
   const s = [...lat].sort((x, y) => x - y);
   const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
@@ -187,11 +193,11 @@ function stats(lat) {
 async function main() {
   const db = new Client({ connectionString: process.env.DB_URL });
   await db.connect();
-  const side = SIDE === "um" ? umSide(db) : rawSide(db);
+  const side = SIDE === "um" ? umSide(db) : SIDE === "raw" ? rawSide(db) : await require("./medusa.js").medusaSide();
   await db.query(`TRUNCATE ${side.tables}`);
 
-  // The peer's warm-up (Node's JIT, the session's plans), then fresh tables.
-  // The update has phase d's shape: both sides warm the statement they time.
+  // A warm-up (Node's JIT, the session's plans, Medusa's pool), then fresh tables.
+  // The update has phase d's shape: every side warms the statement it times.
   for (let i = 0; i < 100; i++) {
     const u = await side.createUser(userInput("warm", i));
     await side.retrieveUser(u.id);
@@ -219,10 +225,9 @@ async function main() {
       `ops/s=${r.ops_per_s.toFixed(1).padStart(9)} med=${r.median_ms.toFixed(3)}ms p95=${(r.p95_ms ?? wall).toFixed(3)}ms`);
   }
   const timed = async (lat, f) => { const a = now(); const r = await f(); lat.push(ms(a, now())); return r; };
-  // a read that finds nothing is an error on the um side only: check raw's too
+  // a read that finds nothing is an error for user_module and Medusa: check raw's too
   const one = (rows, what) => { if (rows.length !== 1) throw new Error(`${SIDE}: ${what} found ${rows.length} rows`); };
 
-  // a..e3, e4 and f1 as the peer runs them (its f2..f4, hard deletes, are not compared)
   const userIds = [];
   await phase("a_createUsers_single", N.createOne, async (lat) => {
     for (let i = 0; i < N.createOne; i++) {
@@ -292,38 +297,43 @@ async function main() {
   await phase("e4_refreshInviteTokens_batch1000", refreshBatchIds.length, async () => {
     keepTokens(await side.refreshInvites(refreshBatchIds));
   });
-  // not in the peer: accept the first N.accept invites, refreshed or not
-  await phase("e5_acceptInvite", N.accept, async (lat) => {
-    for (let i = 0; i < N.accept; i++) {
-      one(await timed(lat, () => side.acceptInvite(invites[i], "Invitee", `No${i}`)), `accepting ${invites[i].id}`);
-    }
-  });
+  // accept the first N.accept invites, refreshed or not (Medusa's module cannot)
+  if (side.acceptInvite) {
+    await phase("e5_acceptInvite", N.accept, async (lat) => {
+      for (let i = 0; i < N.accept; i++) {
+        one(await timed(lat, () => side.acceptInvite(invites[i], "Invitee", `No${i}`)), `accepting ${invites[i].id}`);
+      }
+    });
+  }
 
-  // the peer's first slice of the bulk-created users
+  // bulk-created users, past the first 500
   const sdIds = userIds.slice(N.createOne + 500, N.createOne + 500 + N.del);
   await phase("f1_softDeleteUsers_single", N.del, async (lat) => {
     for (const id of sdIds) await timed(lat, () => side.softDeleteUsers([id]));
   });
 
-  // Both sides must have written the same rows and the same events.
+  // Every side must have written the same rows, and user_module and raw SQL
+  // the same events (Medusa's module writes none).
+  const accepted = side.acceptInvite ? N.accept : 0;
   const counts = (await db.query(
     `SELECT (SELECT count(*) FROM ${side.schema}."user") AS users,
             (SELECT count(*) FROM ${side.schema}."user" WHERE deleted_at IS NOT NULL) AS soft_deleted,
             (SELECT count(*) FROM ${side.schema}.invite) AS invites,
             (SELECT count(*) FROM ${side.schema}.invite WHERE accepted) AS accepted`)).rows[0];
-  const events = Object.fromEntries((await db.query(
-    `SELECT name, count(*)::int AS n FROM ${side.schema}.event GROUP BY name ORDER BY name`)).rows.map((r) => [r.name, r.n]));
+  const events = side.events && Object.fromEntries((await db.query(
+    `SELECT name, count(*)::int AS n FROM ${side.events} GROUP BY name ORDER BY name`)).rows.map((r) => [r.name, r.n]));
   const expected = {
     "invite.accepted": N.accept, "invite.created": N.invites, "invite.resent": 2 * N.refresh,
     "user.created": N.createOne + N.createBulk + N.accept, "user.deleted": N.del, "user.updated": N.update,
   };
-  if (JSON.stringify(events) !== JSON.stringify(expected)) {
+  if (side.events && JSON.stringify(events) !== JSON.stringify(expected)) {
     throw new Error(`${SIDE}: events ${JSON.stringify(events)}, expected ${JSON.stringify(expected)}`);
   }
-  if (Number(counts.users) !== N.createOne + N.createBulk + N.accept || Number(counts.soft_deleted) !== N.del
-      || Number(counts.accepted) !== N.accept) {
+  if (Number(counts.users) !== N.createOne + N.createBulk + accepted || Number(counts.soft_deleted) !== N.del
+      || Number(counts.accepted) !== accepted) {
     throw new Error(`${SIDE}: final counts ${JSON.stringify(counts)}`);
   }
+  if (side.close) await side.close();
   await db.end();
 
   const out = { when: new Date().toISOString(), side: SIDE, seed: SEED, N, final_counts: counts, events,

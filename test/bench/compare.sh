@@ -1,42 +1,41 @@
 #!/usr/bin/env bash
 # test/bench/compare.sh: user_module's functions, the raw-SQL floor and
-# Medusa's own module (@medusajs/user, through the peer harness in
-# shared/peers/medusa), on one throwaway cluster, in one run. Every side runs
-# the peer's phases with the same sizes and data (SEED) from the same client
-# (Node.js, node-postgres over TCP, one connection, sequential awaits):
-# compare.js for user_module and raw SQL, the peer's bench-medusa.js for
-# Medusa. Rounds are interleaved: round r runs the sides in rotated order.
-# Prints a table of medians (min–max over rounds), writes it as Markdown to
+# Medusa's own module (@medusajs/user 2.21.2), on one throwaway cluster, in
+# one run. Every side runs the same phases with the same sizes and data
+# (SEED) from the same client, compare.js (Node.js, node-postgres over TCP,
+# sequential awaits); medusa.js boots Medusa's module for it. Rounds are
+# interleaved: round r runs the sides in rotated order. Prints a table of
+# medians (min–max over rounds), writes it as Markdown to
 # test/bench/out/compare.md and a bar chart to test/bench/out/compare.png.
 #
-#   test/bench/compare.sh                 # the peer's sizes, 3 rounds, about 4 minutes
+#   test/bench/compare.sh                 # full sizes, 3 rounds, about 4 minutes
 #   BENCH_QUICK=1 test/bench/compare.sh   # small sizes, 1 round, about 30 seconds
-# (the first run also installs Medusa's npm packages: a minute more)
+#   BENCH_MEDUSA=0 test/bench/compare.sh  # user_module and raw SQL only
+# The first run with Medusa also installs its npm packages (about 270 MB, a
+# minute or two, from the npm registry) from test/bench/medusa/package-lock.json
+# into BENCH_MEDUSA_DIR, outside the checkout; later runs reuse them.
 #
 # Settings (environment), defaults in brackets, quick mode in parentheses:
 #   BENCH_ROUNDS [3] (1)       rounds (each side once per round)
-#   BENCH_MEDUSA [1]           0: leave Medusa's side out (it needs about 270 MB
-#                              of npm packages); if they cannot be installed or
-#                              the module fails, the run goes on without it
-#   BENCH_MEDUSA_PEER [../shared/peers/medusa, beside the repository]  the
-#                              peer harness (read-only: it is copied)
-#   BENCH_MEDUSA_DIR [/tmp/user_module-medusa-peer]  where the peer is copied
-#                              and npm-installed; kept for the next run
-#   SEED [12345]               the peer's data generator's seed
+#   BENCH_MEDUSA [1]           0: leave Medusa's side out; if its packages
+#                              cannot be installed or the module fails, the
+#                              run goes on without it and says why
+#   BENCH_MEDUSA_DIR [/tmp/user_module-medusa]  where Medusa's packages are
+#                              installed, in a folder named after a hash of
+#                              the lockfile; kept for the next run
+#   SEED [12345]               the data generator's seed
 #   N_CREATE_ONE [2000] (200), N_CREATE_BULK [10000] (2000), N_RETRIEVE [5000]
 #   (500), N_LIST_Q [1000] (100), N_LIST_COUNT [2000] (200), N_UPDATE [2000]
 #   (200), N_INVITES [2000] (400), N_VALIDATE [5000] (500), N_REFRESH [1000]
-#   (100), N_DELETE [1000] (100): the peer's phase sizes; N_ACCEPT [2000] (200)
+#   (100), N_DELETE [1000] (100): the phases' sizes; N_ACCEPT [2000] (200)
 #                              invites accepted (user_module and raw SQL only)
 #   UM_PORT [54360]            port of the throwaway cluster
 #   UM_EXTRA_CONF ["shared_buffers = 512MB"]  extra postgresql.conf lines
 source "$(dirname "$0")/lib.sh"
 export UM_PORT=${UM_PORT:-54360}
-# the peer reads pg_stat_statements to split its time between Node.js and the server
-export UM_EXTRA_CONF="shared_preload_libraries = 'user_module,pg_stat_statements'
-${UM_EXTRA_CONF-shared_buffers = 512MB}"
+export UM_EXTRA_CONF=${UM_EXTRA_CONF-shared_buffers = 512MB}
 
-# size: full (the peer's default) and quick
+# size: full and quick
 for spec in N_CREATE_ONE:2000:200 N_CREATE_BULK:10000:2000 N_RETRIEVE:5000:500 N_LIST_Q:1000:100 \
 	N_LIST_COUNT:2000:200 N_UPDATE:2000:200 N_INVITES:2000:400 N_VALIDATE:5000:500 N_REFRESH:1000:100 \
 	N_DELETE:1000:100 N_ACCEPT:2000:200; do
@@ -48,13 +47,15 @@ done
 ROUNDS=${BENCH_ROUNDS:-$q_rounds}
 export SEED=${SEED:-12345}
 MEDUSA=${BENCH_MEDUSA:-1}
-MEDUSA_DIR=${BENCH_MEDUSA_DIR:-/tmp/user_module-medusa-peer}
-MEDUSA_PEER=${BENCH_MEDUSA_PEER:-$UM_ROOT/../shared/peers/medusa}
-# the peer refreshes ids from the second N_REFRESH invites and soft-deletes
-# four slices of N_DELETE bulk-created users after the first 500
+# One folder per lockfile: a changed lockfile installs afresh, and runs from
+# checkouts with different lockfiles do not undo each other's install.
+MEDUSA_DIR="${BENCH_MEDUSA_DIR:-/tmp/user_module-medusa}/$(sha256sum <"$BENCH_DIR/medusa/package-lock.json" | cut -c1-16)"
+export MEDUSA_DIR
+# compare.js refreshes ids from the second N_REFRESH invites and soft-deletes
+# N_DELETE bulk-created users after the first 500
 [ "$N_INVITES" -ge $((2 * N_REFRESH)) ] || { echo "N_INVITES < 2 × N_REFRESH" >&2; exit 2; }
 [ "$N_ACCEPT" -le "$N_INVITES" ] || { echo "N_ACCEPT > N_INVITES" >&2; exit 2; }
-[ "$N_CREATE_BULK" -ge $((500 + 4 * N_DELETE)) ] || { echo "N_CREATE_BULK < 500 + 4 × N_DELETE" >&2; exit 2; }
+[ "$N_CREATE_BULK" -ge $((500 + N_DELETE)) ] || { echo "N_CREATE_BULK < 500 + N_DELETE" >&2; exit 2; }
 
 RUN_DIR="$OUT_DIR/compare"
 rm -rf "$RUN_DIR"
@@ -68,29 +69,32 @@ medusa_off() {
 	um_log "$medusa_note"
 }
 
-# The peer's folder is read-only: copy it, and npm-install it unless the copy
-# already holds the packages of this package.json.
+# Installs test/bench/medusa's lockfile into MEDUSA_DIR, unless there already.
+# npm ci runs in a fresh folder beside it, renamed to MEDUSA_DIR once
+# complete: a failed install leaves nothing half-done behind, and of two runs
+# installing at once, the second to finish drops its copy. No install scripts:
+# Medusa's packages need none (theirs only announce telemetry and check versions).
 medusa_install() {
-	[ -f "$MEDUSA_PEER/bench-medusa.js" ] || { medusa_off "no peer harness in $MEDUSA_PEER"; return 0; }
-	if [ ! -d "$MEDUSA_DIR/node_modules" ] || ! cmp -s "$MEDUSA_PEER/package.json" "$MEDUSA_DIR/package.json"; then
-		um_log "installing the Medusa peer's npm packages into $MEDUSA_DIR (about 270 MB)"
-		rm -rf "$MEDUSA_DIR/node_modules" "$MEDUSA_DIR/package.json"
-		if ! { mkdir -p "$MEDUSA_DIR" && install -m 644 "$MEDUSA_PEER/package.json" "$MEDUSA_DIR/" \
-			&& (cd "$MEDUSA_DIR" && npm install --no-audit --no-fund >npm.log 2>&1); }; then
-			rm -f "$MEDUSA_DIR/package.json"	# install again next time
-			medusa_off "its npm packages could not be installed (see $MEDUSA_DIR/npm.log)"
+	local tmp
+	if [ ! -d "$MEDUSA_DIR" ]; then
+		um_log "installing Medusa's npm packages into $MEDUSA_DIR (about 270 MB)"
+		tmp=$(mkdir -p "$(dirname "$MEDUSA_DIR")" && mktemp -d "$MEDUSA_DIR.XXXXXX") \
+			|| { medusa_off "cannot write to $(dirname "$MEDUSA_DIR")"; return 0; }
+		if ! (cp "$BENCH_DIR/medusa/package.json" "$BENCH_DIR/medusa/package-lock.json" "$tmp/" && cd "$tmp" \
+			&& npm ci --ignore-scripts --no-audit --no-fund >"$RUN_DIR/medusa-npm.log" 2>&1); then
+			rm -rf "$tmp"
+			medusa_off "its npm packages could not be installed (see $RUN_DIR/medusa-npm.log)"
 			return 0
 		fi
+		mv -T "$tmp" "$MEDUSA_DIR" 2>/dev/null || rm -rf "$tmp"
 	fi
-	install -m 644 "$MEDUSA_PEER"/*.js "$MEDUSA_DIR/"
 	medusa_version=$(node -p "require('$MEDUSA_DIR/node_modules/@medusajs/user/package.json').version")
 }
 
-# medusa_node SCRIPT [ARGS...]: runs one of the peer's scripts against its
-# database on our cluster, at most an hour (a hung module must not hang the run).
+# medusa_node ARGS...: Node.js against Medusa's database on our cluster, at
+# most an hour (a hung module must not hang the run).
 medusa_node() {
-	(cd "$MEDUSA_DIR" && DB_URL="postgres://postgres@127.0.0.1:$PGPORT/medusa_peer" PGDATA_DIR="$UM_DATA" \
-		MEDUSA_DISABLE_TELEMETRY=1 timeout 3600 node "$@")
+	DB_URL="postgres://postgres@127.0.0.1:$PGPORT/medusa" MEDUSA_DISABLE_TELEMETRY=1 timeout 3600 node "$@"
 }
 
 um_require_command node nodejs npm
@@ -105,9 +109,8 @@ bench_start
 # compare.js connects as Medusa's module does: TCP to 127.0.0.1
 export DB_URL="postgres://postgres@127.0.0.1:$PGPORT/$PGDATABASE"
 if [ "$MEDUSA" = 1 ]; then
-	sql -c 'CREATE DATABASE medusa_peer'
-	sql -d medusa_peer -c 'CREATE EXTENSION pg_stat_statements'
-	medusa_node migrate.js >"$RUN_DIR/medusa-migrate.log" 2>&1 \
+	sql -c 'CREATE DATABASE medusa'
+	medusa_node "$BENCH_DIR/medusa.js" migrate >"$RUN_DIR/medusa-migrate.log" 2>&1 \
 		|| medusa_off "its migrations failed (see $RUN_DIR/medusa-migrate.log)"
 fi
 
@@ -121,7 +124,7 @@ for r in $(seq 1 "$ROUNDS"); do
 		out="$RUN_DIR/$side-r$r.json"
 		if [ "$side" = medusa ]; then
 			# a failed round leaves a gap in Medusa's column, not in the run
-			medusa_node bench-medusa.js "$out" 2>&1 | tee "$RUN_DIR/medusa-r$r.log" \
+			medusa_node "$BENCH_DIR/compare.js" medusa "$out" 2>&1 | tee "$RUN_DIR/medusa-r$r.log" \
 				|| { um_log "Medusa's round $r failed (see $RUN_DIR/medusa-r$r.log)"; rm -f "$out"
 					 medusa_note="${medusa_note:+$medusa_note; }Medusa's round $r failed"; }
 		else
@@ -146,12 +149,12 @@ notes=(
 	"Ratios: user_module's ops/s over the other side's, per round (rounds paired by number), median [min–max];"
 	"met? compares the median ratio with the target."
 	"Every side: one Node.js process, node-postgres over TCP, one connection, each call awaited, after the"
-	"peer's warm-up, on fresh tables. Raw SQL: one prepared statement per call on tables identical to"
+	"same warm-up, on fresh tables. Raw SQL: one prepared statement per call on tables identical to"
 	"user_module's, writing the same event rows; no input checks, no tokens, no NOTIFY."
 	"Sizes: $sizes."
 	"shared_buffers $(sql -c 'SHOW shared_buffers')."
 )
-[ -n "$medusa_version" ] && notes+=("Medusa: @medusajs/user $medusa_version, booted as the peer does (MedusaApp); it has no acceptInvite, hence n/a.")
+[ -n "$medusa_version" ] && notes+=("Medusa: @medusajs/user $medusa_version, booted as a Medusa server boots it (MedusaApp, one shared knex pool); it has no acceptInvite, hence n/a.")
 [ -n "$medusa_note" ] && notes+=("$medusa_note.")
 
 echo
