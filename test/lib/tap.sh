@@ -46,14 +46,9 @@ tap_end() {
 	tap_done
 }
 
-# sqlstate_of STATEMENT COMMAND [ARGS...]: the SQLSTATE the statement raises,
-# or "none", run by COMMAND ARGS (a psql that reads a script on its standard
-# input and takes -v). The contract is the SQLSTATE, so that is what the
-# checks compare.
-sqlstate_of() {
-	local stmt=$1
-	shift
-	"$@" -v stmt="$stmt" <<'SQL'
+# pg_temp.sqlstate_of(stmt): the SQLSTATE the statement raises, or 'none'.
+# The contract is the SQLSTATE, so that is what the checks compare.
+SQLSTATE_OF_SQL=$(cat <<'SQL'
 CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
 	EXECUTE stmt;
@@ -62,6 +57,13 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE;
 END
 $$;
-SELECT pg_temp.sqlstate_of(:'stmt');
 SQL
+)
+
+# sqlstate_of STATEMENT COMMAND [ARGS...]: pg_temp.sqlstate_of(STATEMENT), run
+# by COMMAND ARGS (a psql that reads a script on its standard input and takes -v).
+sqlstate_of() {
+	local stmt=$1
+	shift
+	printf '%s\n%s\n' "$SQLSTATE_OF_SQL" "SELECT pg_temp.sqlstate_of(:'stmt');" | "$@" -v stmt="$stmt"
 }

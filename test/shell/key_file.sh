@@ -263,14 +263,7 @@ is "$(sql -U regress_key_nobody -c "SELECT count(*) FROM pg_settings WHERE name 
 # every function, in one session that loads the library
 every_function() {
 	sql "$@" <<SQL
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS \$\$
-BEGIN
-	EXECUTE stmt;
-	RETURN 'none';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE;
-END
-\$\$;
+$SQLSTATE_OF_SQL
 SELECT count(*) || ' calls: ' || string_agg(DISTINCT pg_temp.sqlstate_of('SELECT * FROM user_module.' || f), ',')
   FROM (VALUES ('create_user(''a@b.test'')'), ('create_users(''[{"email": "b@b.test"}]'')'),
 	('retrieve_user(''u1'')'), ('list_users()'), ('count_users()'), ('update_user(''u1'', ''{}'')'),

@@ -77,7 +77,7 @@ make -C "$VG_SRC" -s PG_CONFIG="$PG_CONFIG" >/dev/null
 make -C "$VG_SRC" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 ext_build_seconds=$((SECONDS - t0))
 
-# A cluster configured as test/cluster.sh configures it. fsync is off: it
+# A cluster configured as test/lib/cluster.sh configures it. fsync is off: it
 # costs time and checks nothing here.
 um_log "initdb in $VG_DATA"
 mkdir -p "$VG_LOGS"
