@@ -59,4 +59,5 @@ cron_test_check() {
 case $1 in
 start) cron_test_start ;;
 check) cron_test_check ;;
+*) echo "usage: $0 start|check PORT" >&2; exit 2 ;;
 esac
