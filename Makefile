@@ -16,10 +16,23 @@ ISOLATION_OPTS = --inputdir=test --outputdir=test/output_iso --use-existing
 # installs it (test/install.sql): pg_regress's --load-extension would put
 # pg_trgm into schema public, which the install script refuses.
 REGRESS_PREP = $(if $(ISOLATION),isolation_database)
+# TAP tests (PostgreSQL::Test::Cluster) in test/t: they start servers of
+# their own, so they run as a user initdb accepts (not root).
+TAP_TESTS    = 1
+PROVE_TESTS  = test/t/*.pl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# the TAP tests' module, UserModuleNode.pm
+PG_PROVE_FLAGS += -I $(srcdir)/test/lib
+
+# The TAP tests alone (installcheck runs them after the others): PGXS has
+# the recipe, but no target of its own for it.
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
 
 .PHONY: isolation_database
 isolation_database:

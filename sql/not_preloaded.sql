@@ -4,7 +4,7 @@
 -- library the key's setting is a plain placeholder, readable by every role:
 -- every function fails with 55000 and a hint, and the detail says that the
 -- key must be rotated (never what it is). The same without preloading but
--- with a key file: test/key_file.sh.
+-- with a key file: test/shell/key_file.sh.
 --
 SET client_min_messages = warning;
 CREATE SCHEMA extensions;

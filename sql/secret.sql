@@ -72,6 +72,6 @@ RESET ROLE;
 
 -- (Without a key, and without preloading, functions fail with 55000:
 -- sql/no_key.sql and sql/not_preloaded.sql; the key file, rotation with the
--- previous key and short keys: test/key_file.sh. test/run runs them on
+-- previous key and short keys: test/shell/key_file.sh. test/run runs them on
 -- clusters of their own, so this file never changes the server's key.)
 SELECT count(*) FROM user_module.claim_events(1000) \g /dev/null

@@ -3,7 +3,7 @@
 #   sql, record, sides_for_round, pgbench_run, check_installed_library,
 #   bench_rows (the table of medians and ratios), bench_header and the
 #   printers of BENCH_ROWS.
-source "$(dirname "${BASH_SOURCE[0]}")/../cluster.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/cluster.sh"
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT_DIR="$BENCH_DIR/out"

@@ -8,10 +8,11 @@ LOGIN role in user_module_invitee) checks and accepts the token from the link.
 Errors are told apart by SQLSTATE. Prints TAP; exits 1 if a check failed.
 
 Needs PGHOST/PGPORT/PGUSER of a cluster with user_module preloaded, trust
-authentication and a superuser (test/cluster.sh sets them up). Runs with
+authentication and a superuser (test/lib/cluster.sh sets them up). Runs with
 Debian's python3 and python3-psycopg (3.1).
 """
 import json
+import os
 import select
 import sys
 import time
@@ -24,25 +25,12 @@ import psycopg.errors
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from tap import check, done  # test/lib/tap.py
+
 DB = "user_module_client_py"
 ADMIN, INVITEE = "um_py_back_office", "um_py_signup_page"
 SIGNUP_URL = "https://admin.example.com/invite"
-
-# ---------------------------------------------------------------------------
-# TAP
-
-count = failed = 0
-
-
-def check(name, passed, diagnostic=""):
-    global count, failed
-    count += 1
-    print(f"{'ok' if passed else 'not ok'} {count} - {name}")
-    if not passed:
-        failed += 1
-        for line in str(diagnostic).splitlines() or [""]:
-            print(f"# {line}")
-    return passed
 
 
 def same(name, got, want):
@@ -253,8 +241,7 @@ def main():
     finally:
         if owner is not None:
             owner.close()
-    print(f"1..{count}")
-    return 1 if failed else 0
+    return done()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 // (with savepoints) as workflows.
 //
 // Needs PGHOST/PGPORT/PGUSER of a cluster with user_module preloaded
-// (test/cluster.sh exports them). Trust authentication lets the test log in as
+// (test/lib/cluster.sh exports them). Trust authentication lets the test log in as
 // the roles it creates.
 'use strict';
 

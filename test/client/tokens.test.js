@@ -3,7 +3,7 @@
 // tokens with the same key, and our verifier refuses its forgeries.
 //
 // Needs PGHOST/PGPORT/PGUSER of a cluster with user_module preloaded, and the
-// cluster's key in UM_JWT_SECRET (test/cluster.sh exports both).
+// cluster's key in UM_JWT_SECRET (test/lib/cluster.sh exports both).
 'use strict';
 
 const { test, before, after } = require('node:test');

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Builds test/fuzz/token_fuzz.c with libFuzzer, ASan and UBSan and runs it for
 # SECONDS (default 300) on a copy of test/fuzz/corpus with token.dict. Prints
-# "libFuzzer: N executions, no crash" or the crash; exit status 1 on a crash
-# (the input is kept in $UM_FUZZ_OUT, default a temporary directory).
+# one TAP line, "libFuzzer: N executions, no crash" or the crash; exit status
+# 1 on a crash (the input is kept in $UM_FUZZ_OUT, default a temporary
+# directory) or when the build fails.
 # New inputs go to the copy; to keep them: UM_FUZZ_MERGE=1 merges the copy
 # back into test/fuzz/corpus (only inputs adding coverage).
 set -euo pipefail
 seconds=${1:-300}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+source "$root/test/lib/tap.sh"
+trap tap_end EXIT
 CC=${CC:-clang}
 pg_config=${PG_CONFIG:-}
 if [ -z "$pg_config" ]; then
@@ -47,11 +50,13 @@ eps=$(sed -nE 's/.*exec\/s: ([0-9]+).*/\1/p' <<<"$last")
 echo "token_fuzz: ${seconds}s, ${runs:-?} executions, ${eps:-?} exec/s, cov ${cov:-?}, ft ${ft:-?}, corpus $(ls "$out/corpus" | wc -l) (log $out/log)"
 if [ "$status" -ne 0 ] || ls "$out/crashes" | grep -q .; then
 	grep -E 'ERROR|SUMMARY|invariant|runtime error|#[0-9]+ 0x' "$out/log" | head -40
-	echo "libFuzzer: crash (exit $status), inputs in $out/crashes:"
 	ls -l "$out/crashes"
+	tap_result "not ok" "libFuzzer: crash (exit $status), inputs in $out/crashes"
+	tap_done
 	exit 1
 fi
 if [ "${UM_FUZZ_MERGE:-}" = 1 ]; then
 	"$out/token_fuzz" -merge=1 "$here/corpus" "$out/corpus" >>"$out/log" 2>&1
 fi
-echo "libFuzzer: ${runs:-0} executions, no crash"
+tap_result ok "libFuzzer: ${runs:-0} executions, no crash"
+tap_done

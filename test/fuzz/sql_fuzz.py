@@ -38,9 +38,13 @@ event counts equal to what the script saw succeed, what the subscriber wrote
 down), then claim_events and
 purge_events are fuzzed (they would empty the outbox the counts rely on).
 
-Prints TAP (two lines, details in # comments); exits 1 on a failure.
+Last, every function of the extension, read from the catalog
+(test/lib/functions.sql), must have been called, or be in LEFT_OUT below with
+the reason: a new function cannot be forgotten.
+
+Prints TAP (three checks, details in # comments); exits 1 on a failure.
 Needs PGHOST/PGPORT/PGUSER of a cluster with user_module preloaded and a
-superuser (test/cluster.sh sets them up). Debian's python3-psycopg (3.1).
+superuser (test/lib/cluster.sh sets them up). Debian's python3-psycopg (3.1).
 """
 import argparse
 import base64
@@ -54,6 +58,16 @@ import time
 sys.setrecursionlimit(20000)  # deep JSON (3,000 levels) is built and encoded in Python
 
 import psycopg
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from tap import check, done  # test/lib/tap.py
+
+# The functions of the extension that are not called, and why.
+LEFT_OUT = {
+    "subscribers_changed": "the trigger function of user_module.subscriber, which no one calls: "
+                           "add_subscriber and remove_subscriber fire it",
+}
 
 CONTRACT = {"23505", "P0002", "22023", "22U01", "22U02", "22U03"}
 # What PostgreSQL 15's to_regprocedure raises for a malformed signature
@@ -847,9 +861,8 @@ while calls < args.count:
     R.choices(FUNCS, WEIGHTS)[0](R.random() < 0.3)
 elapsed = time.time() - start
 
-n = 1
 summary = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items(), key=lambda kv: -kv[1]))
-print(f"{'ok' if not failures else 'not ok'} {n} - {calls} calls, by outcome: {summary}")
+check(f"{calls} calls, by outcome: {summary}", not failures)
 print(f"# {calls / elapsed:.0f} calls/s over {elapsed:.1f} s")
 for fn in sorted(per_function):
     print(f"# {fn}: " + ", ".join(f"{k} {v}" for k, v in sorted(per_function[fn].items(), key=lambda kv: -kv[1])))
@@ -945,10 +958,14 @@ for fn in ("claim_events", "purge_events"):
 if len(failures) > 0 and failures[-1].startswith(("claim_events", "purge_events")):
     problems.extend(f for f in failures if f.startswith(("claim_events", "purge_events")))
 
-print(f"{'ok' if not problems else 'not ok'} 2 - invariants: one live row per email, accepted invites soft-deleted "
-      f"with a user, subscribers as registered, event counts as seen ({totals[0]} users, {totals[1]} live, {totals[2]} invites, "
-      f"{totals[3]} accepted, {totals[4]} events)")
-for p in problems:
-    print(f"# {p}")
+check(f"invariants: one live row per email, accepted invites soft-deleted with a user, subscribers as registered, "
+      f"event counts as seen ({totals[0]} users, {totals[1]} live, {totals[2]} invites, {totals[3]} accepted, "
+      f"{totals[4]} events)", not problems, "\n".join(problems))
+
+with open(os.path.join(HERE, "..", "lib", "functions.sql")) as f:
+    functions = [r[0] for r in conn.execute(f.read())]
+missing = [fn for fn in functions if not per_function.get(fn) and fn not in LEFT_OUT]
+check(f"every function of the extension was called ({len(functions)} in the catalog, "
+      f"{len(LEFT_OUT)} left out: {', '.join(LEFT_OUT)})", not missing, f"not called: {', '.join(missing)}")
 conn.close()
-sys.exit(1 if failures or problems else 0)
+sys.exit(done())

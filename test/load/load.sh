@@ -28,6 +28,8 @@ PGBENCH=pgbench
 THREADS=2
 [ "$CLIENTS" -lt 2 ] && THREADS=1
 
+source "$ROOT/test/lib/tap.sh"
+
 log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 psql_db() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 sql() { psql_db -At "$@"; }
@@ -153,12 +155,9 @@ psql_db -P footer=off -c "SELECT name AS script, weight, ops, tps, p50 AS \"p50 
 	errors AS \"errors (SQLSTATE x count)\" FROM load.stats ORDER BY no"
 
 # ---------------------------------------------------------------- the checks
-n=0
-nfailed=0
-tap() { # tap CONDITION(0/1 as "ok") DESCRIPTION
-	n=$((n + 1))
-	if [ "$1" = ok ]; then echo "ok $n - $2"
-	else echo "not ok $n - $2"; nfailed=$((nfailed + 1)); fi
+# A TAP line that load.md lists too.
+tap() { # tap "ok"|"not ok" DESCRIPTION
+	tap_result "$1" "$2"
 	echo "- $1: $2" >>"$OUT/load.checks"
 }
 : >"$OUT/load.checks"
@@ -252,7 +251,6 @@ if [ -n "${UM_SERVER_LOG:-}" ]; then
 	[ "$found" -eq 0 ] || ok="not ok"
 	tap "$ok" "no \"deadlock detected\" in the server log during the run ($found found)"
 fi
-echo "1..$n"
 
 {
 	echo
@@ -262,4 +260,4 @@ echo "1..$n"
 } >>"$OUT/load.md"
 rm -f "$OUT/load.checks"
 log "table: $OUT/load.md; pgbench's output and logs: $OUT"
-[ "$nfailed" -eq 0 ]
+tap_done

@@ -13,6 +13,7 @@ set -euo pipefail
 DURATION=${1:-3}
 CLIENTS=${2:-8}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$HERE/../lib/tap.sh"
 DB=user_module_lock
 PGBENCH=pgbench
 [ -n "${PG_BIN:-}" ] && [ -x "$PG_BIN/pgbench" ] && PGBENCH="$PG_BIN/pgbench"
@@ -23,8 +24,6 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "C
 # the load's setup, with 8 users and 8 invites: the scripts use k 1 .. 4
 sql -v nu=8 -v ni=8 -f "$HERE/setup.sql" 2>/dev/null
 
-n=0
-nfailed=0
 for script in "$HERE"/lock/*.pgb; do
 	name=$(basename "$script" .pgb)
 	before=$(deadlocks)
@@ -32,14 +31,11 @@ for script in "$HERE"/lock/*.pgb; do
 	after=$(deadlocks)
 	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' <<<"$out")
 	processed=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
-	n=$((n + 1))
 	desc="$name: $CLIENTS clients x $DURATION s, ${processed:-?} transactions, ${failed:-?} failed, $((after - before)) deadlocks"
 	if [ "$rc" -eq 0 ] && [ "${failed:-x}" = 0 ] && [ "$after" = "$before" ]; then
-		echo "ok $n - $desc"
+		tap_result ok "$desc"
 	else
-		echo "not ok $n - $desc"
-		nfailed=$((nfailed + 1))
+		tap_result "not ok" "$desc"
 	fi
 done
-echo "1..$n"
-[ "$nfailed" -eq 0 ]
+tap_done

@@ -19,7 +19,8 @@
 # Environment: UM_VG_PORT (default 54600), UM_VG_KEEP=1 keeps the temporary
 # directory (valgrind logs, server log, regression output), UM_VG_CACHE (the
 # cache directory), PGISOLATIONTIMEOUT (seconds a step may wait, default 900).
-source "$(dirname "$0")/../cluster.sh"
+source "$(dirname "$0")/../lib/cluster.sh"
+source "$UM_ROOT/test/lib/tap.sh"
 source "$UM_ROOT/test/valgrind/build-pg.sh"
 trap - EXIT
 
@@ -76,7 +77,7 @@ make -C "$VG_SRC" -s PG_CONFIG="$PG_CONFIG" >/dev/null
 make -C "$VG_SRC" -s PG_CONFIG="$PG_CONFIG" install >/dev/null
 ext_build_seconds=$((SECONDS - t0))
 
-# A cluster configured as test/cluster.sh configures it. fsync is off: it
+# A cluster configured as test/lib/cluster.sh configures it. fsync is off: it
 # costs time and checks nothing here.
 um_log "initdb in $VG_DATA"
 mkdir -p "$VG_LOGS"
@@ -142,7 +143,8 @@ isolation_list=()
 [ -n "${UM_VG_REGRESS+set}" ] && regress_list=("REGRESS=$UM_VG_REGRESS")
 [ -n "${UM_VG_ISOLATION+set}" ] && isolation_list=("ISOLATION=$UM_VG_ISOLATION")
 # One half of the suite, its output in $VG_TMP/<name>.out: sets <name>_status
-# (0, 1, or skip when its list was set to empty) and <name>_seconds.
+# (0, 1, or skip when its list was set to empty) and <name>_seconds. The TAP
+# tests (TAP_TESTS) start servers of their own, not under valgrind: left out.
 run_half() {	# name, what to log, "skip" or "", its diffs file, make arguments...
 	local name=$1 what=$2 skip=$3 diffs=$4 status=0 t0=$SECONDS
 	shift 4
@@ -150,7 +152,7 @@ run_half() {	# name, what to log, "skip" or "", its diffs file, make arguments..
 		status=skip
 	else
 		um_log "$what under valgrind"
-		make -C "$VG_SRC" -s installcheck PG_CONFIG="$PG_CONFIG" "$@" 2>&1 | tee "$VG_TMP/$name.out" || status=1
+		make -C "$VG_SRC" -s installcheck PG_CONFIG="$PG_CONFIG" TAP_TESTS= "$@" 2>&1 | tee "$VG_TMP/$name.out" || status=1
 		[ -s "$diffs" ] && { status=1; cat "$diffs"; }
 		grep -qE '\.\.\. +ok' "$VG_TMP/$name.out" || status=1
 	fi
@@ -225,22 +227,20 @@ if [ "$total" -gt 0 ]; then
 	UM_VG_KEEP=1
 fi
 
-failed=0
-case $regress_status in
-0) echo "ok 1 - pg_regress under valgrind" ;;
-skip) echo "ok 1 - pg_regress under valgrind # SKIP UM_VG_REGRESS is empty" ;;
-*) echo "not ok 1 - pg_regress under valgrind"; failed=1 ;;
-esac
-case $isolation_status in
-0) echo "ok 2 - isolation under valgrind" ;;
-skip) echo "ok 2 - isolation under valgrind # SKIP UM_VG_ISOLATION is empty" ;;
-*) echo "not ok 2 - isolation under valgrind"; failed=1 ;;
-esac
+# half STATUS DESCRIPTION REASON-TO-SKIP: one half of the suite's TAP line
+half() {
+	case $1 in
+	0) tap_result ok "$2" ;;
+	skip) tap_skip "$2" "$3" ;;
+	*) tap_result "not ok" "$2" ;;
+	esac
+}
+half "$regress_status" "pg_regress under valgrind" "UM_VG_REGRESS is empty"
+half "$isolation_status" "isolation under valgrind" "UM_VG_ISOLATION is empty"
 if [ "$total" -eq 0 ] && [ "$processes" -gt 0 ] && [ "$crashes" -eq 0 ]; then
-	echo "ok 3 - valgrind: 0 errors in $processes processes (0 from user_module)"
+	tap_result ok "valgrind: 0 errors in $processes processes (0 from user_module)"
 else
-	echo "not ok 3 - valgrind: $total errors in $processes processes ($ours from user_module), $crashes crashes"
-	failed=1
+	tap_result "not ok" "valgrind: $total errors in $processes processes ($ours from user_module), $crashes crashes"
 fi
-[ "$failed" -eq 0 ] || UM_VG_KEEP=1
-exit "$failed"
+[ "$tap_failed" -eq 0 ] || UM_VG_KEEP=1
+tap_done

@@ -1,6 +1,6 @@
-# Shared by test/run, test/tour and the benchmarks: install what is missing,
-# build the extension, and start a throwaway cluster as the postgres OS user
-# with the library preloaded and a freshly generated key.
+# Shared by test/run, test/tour, the benchmarks and the shell tests: install
+# what is missing, build the extension, and start a throwaway cluster as the
+# postgres OS user with the library preloaded and a freshly generated key.
 # Source it, then call: um_prepare; um_start_cluster; ...; um_stop_cluster.
 #
 # The extension is installed into a private copy of the PostgreSQL tree, not
@@ -10,11 +10,11 @@
 # PostgreSQL stays untouched.
 set -euo pipefail
 
-UM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+UM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # Debian packages the tests need. postgresql-server-dev-15 brings PGXS and the
 # isolation tester; pg_trgm and pgcrypto come with postgresql-15; pg_cron
-# schedules the outbox purge in test/pg_cron.sh.
+# schedules the outbox purge in test/shell/pg_cron.sh.
 UM_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-client-15 postgresql-15-cron build-essential"
 
 um_log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }

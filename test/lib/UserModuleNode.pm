@@ -1,6 +1,6 @@
-# What the TAP tests in test/tap share: a fresh signing key, and a node
-# configured to preload user_module with it. test/run puts this directory on
-# PERL5LIB.
+# What the TAP tests in test/t share: a fresh signing key, and a node
+# configured to preload user_module with it. The Makefile puts this directory
+# on prove's include path (PG_PROVE_FLAGS).
 package UserModuleNode;
 use strict;
 use warnings;

@@ -2,7 +2,7 @@
 # The key file (user_module.jwt_secret_file) and rotation with the previous
 # key, on scratch clusters of their own. Prints TAP. test/run calls it with
 # UM_TMP (its scratch directory, owned by postgres), PG_BIN and a free port:
-#   env UM_TMP=... UM_KEY_PORT=... bash test/key_file.sh
+#   env UM_TMP=... UM_KEY_PORT=... bash test/shell/key_file.sh
 #
 # What it settles:
 # - the key file is read at server start and at every reload: a rotation is
@@ -20,8 +20,8 @@
 # - without preloading, a role with no grants sees the file's path and
 #   nothing else, and every function fails with 55000.
 set -uo pipefail
-source "$(dirname "$0")/cluster.sh"
-source "$(dirname "$0")/tap.sh"
+source "$(dirname "$0")/../lib/cluster.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 set +e
 
 PORT=${UM_KEY_PORT:?}
@@ -31,14 +31,8 @@ KEYS="$UM_TMP/key_file_keys"
 KEY_FILE="$KEYS/jwt.key"
 export PGHOST="$UM_TMP" PGPORT="$PORT" PGUSER=postgres PGDATABASE=postgres
 
-n=0
-finished=
 finish() {
-	if [ -z "$finished" ]; then
-		n=$((n + 1))
-		echo "not ok $n - key_file.sh stopped before its last check"
-		echo "1..$n"
-	fi
+	tap_end
 	stop_server
 	rm -rf "$DATA" "$KEYS"
 }
@@ -81,7 +75,7 @@ write_key_file() {
 
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 
-# The SQLSTATE a statement raises, or "none" (test/tap.sh).
+# The SQLSTATE a statement raises, or "none" (test/lib/tap.sh).
 sqlstate() {
 	local stmt=$1
 	shift
@@ -269,14 +263,7 @@ is "$(sql -U regress_key_nobody -c "SELECT count(*) FROM pg_settings WHERE name 
 # every function, in one session that loads the library
 every_function() {
 	sql "$@" <<SQL
-CREATE FUNCTION pg_temp.sqlstate_of(stmt text) RETURNS text LANGUAGE plpgsql AS \$\$
-BEGIN
-	EXECUTE stmt;
-	RETURN 'none';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE;
-END
-\$\$;
+$SQLSTATE_OF_SQL
 SELECT count(*) || ' calls: ' || string_agg(DISTINCT pg_temp.sqlstate_of('SELECT * FROM user_module.' || f), ',')
   FROM (VALUES ('create_user(''a@b.test'')'), ('create_users(''[{"email": "b@b.test"}]'')'),
 	('retrieve_user(''u1'')'), ('list_users()'), ('count_users()'), ('update_user(''u1'', ''{}'')'),
@@ -298,5 +285,4 @@ is "$(sql -U regress_key_nobody -c 'SHOW user_module.jwt_secret_file')" "$KEY_FI
 grep -qF -- "$KEY_A" "$LOG" && found=yes || found=no
 is "$found" no "not preloaded: the key did not reach the server log"
 
-finished=1
-echo "1..$n"
+tap_done

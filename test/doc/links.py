@@ -3,7 +3,7 @@
 #anchor must be a heading of its file, spelt as GitHub spells anchors
 (lowercase, spaces to hyphens, punctuation dropped, -1, -2 for repeats).
 Links to other sites are not followed. Started by test/run's README examples
-step: doc_links.py FILE...; prints "links: N checked, M dead".
+step: links.py FILE...; prints "links: N checked, M dead".
 """
 import os
 import re

@@ -2,7 +2,7 @@
 """Runs the SQL examples of README.md and doc/*.md and compares what psql
 prints with the output shown under each one. Started by test/readme-check and
 test/run, which provide a throwaway cluster (PGHOST, PGPORT, ... in the
-environment): readme_check.py [--update] FILE...
+environment): examples.py [--update] FILE...
 
 Each file runs in a fresh database of its own (made and dropped here, through
 the database PGDATABASE names), so each page's examples stand alone: a page
@@ -169,7 +169,7 @@ def main():
     update = '--update' in sys.argv
     paths = [a for a in sys.argv[1:] if not a.startswith('--')]
     if not paths:
-        sys.exit('usage: readme_check.py [--update] FILE...')
+        sys.exit('usage: examples.py [--update] FILE...')
     run = differ = 0
     for path in paths:
         n, failures = check(path, update)

@@ -23,7 +23,7 @@
 # - on a server with another key every restored token is invalid, and
 #   refresh_invite_tokens issues new ones.
 set -uo pipefail
-source "$(dirname "$0")/tap.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 
 SRC=dump_src
 DST_C=dump_dst_c
@@ -32,15 +32,8 @@ DST_P=dump_dst_p
 DST_K=dump_dst_k
 WORK=$(mktemp -d /tmp/user_module-dump.XXXXXX)
 
-n=0
-finished=
-# A script that stops half way must not look like a smaller success.
 finish() {
-	if [ -z "$finished" ]; then
-		n=$((n + 1))
-		echo "not ok $n - dump_restore.sh stopped before its last check"
-		echo "1..$n"
-	fi
+	tap_end
 	for db in $SRC $DST_C $DST_P; do
 		psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
 	done
@@ -58,7 +51,7 @@ sql() {
 	PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"
 }
 
-# sqlstate DB STATEMENT: the SQLSTATE it raises, or "none" (test/tap.sh).
+# sqlstate DB STATEMENT: the SQLSTATE it raises, or "none" (test/lib/tap.sh).
 sqlstate() { sqlstate_of "$2" sql "$1"; }
 
 # Setup that fails leaves nothing meaningful to check: stop (finish reports it).
@@ -80,7 +73,7 @@ sql postgres -c "CREATE DATABASE $SRC" || bail "cannot create $SRC"
 # The subscriber comes first so that it has fired on the source's events:
 # its queue rows are ordinary data and must come back, and so must the
 # subscriber itself (a row of user_module.subscriber).
-sql $SRC -f "$(dirname "$0")/install.sql" || bail "cannot install user_module into $SRC"
+sql $SRC -f "$(dirname "$0")/../install.sql" || bail "cannot install user_module into $SRC"
 sql $SRC <<'SQL' || bail "cannot fill $SRC"
 CREATE TABLE public.welcome_queue (event_id bigint, user_id text);
 -- a subscriber as the README writes one: it runs as the function's owner
@@ -231,8 +224,7 @@ if [ -n "${UM_JWT_SECRET:-}" ]; then
 	is "$(grep -cF "$UM_JWT_SECRET" "$WORK/src.sql" "$WORK/src.dump.sql" | grep -vc ':0$')" "0" \
 		"the signing key appears in neither dump"
 else
-	n=$((n + 1))
-	echo "ok $n - the signing key appears in neither dump # SKIP UM_JWT_SECRET is not set"
+	tap_skip "the signing key appears in neither dump" "UM_JWT_SECRET is not set"
 fi
 # The subscriber is data: the row of user_module.subscriber (an extension
 # configuration table) is dumped, and its function is an ordinary object.
@@ -362,8 +354,7 @@ check_restored plain $DST_P
 other_key_checks=10
 if [ -z "${UM_OTHER_PORT:-}" ]; then
 	for _ in $(seq $other_key_checks); do
-		n=$((n + 1))
-		echo "ok $n - other key # SKIP UM_OTHER_PORT is not set"
+		tap_skip "other key" "UM_OTHER_PORT is not set"
 	done
 else
 	(
@@ -404,5 +395,4 @@ SQL
 		"other key: the restored subscriber fires"
 fi
 
-finished=1
-echo "1..$n"
+tap_done
