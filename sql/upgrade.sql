@@ -113,4 +113,8 @@ BEGIN;
 ALTER TABLE user_module."user" ADD COLUMN nickname text;
 SELECT public.expect_error($$SELECT user_module.retrieve_user('nobody')$$, '55000');
 ROLLBACK;
+BEGIN;
+ALTER TABLE user_module."user" ALTER COLUMN avatar_url TYPE varchar(2000);
+SELECT public.expect_error($$SELECT user_module.count_users()$$, '55000');
+ROLLBACK;
 SELECT user_module.count_invites() AS invites;

@@ -19,6 +19,7 @@
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "storage/lmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -52,9 +53,14 @@ check_columns(const EntityTable *t, Oid relid)
 	for (int i = 0; i < Max(desc->natts, t->ncolumns); i++)
 	{
 		Form_pg_attribute att = i < desc->natts ? TupleDescAttr(desc, i) : NULL;
-		const char *found = (att == NULL || att->attisdropped) ? "(none)" : NameStr(att->attname);
-		const char *expected = i < t->ncolumns ? t->columns[i].name : "(none)";
+		const EntityColumn *col = i < t->ncolumns ? &t->columns[i] : NULL;
+		char	   *found = "(none)";
+		char	   *expected = "(none)";
 
+		if (att != NULL && !att->attisdropped)
+			found = psprintf("%s %s", NameStr(att->attname), format_type_be(att->atttypid));
+		if (col != NULL)
+			expected = psprintf("%s %s", col->name, format_type_be(col->type));
 		if (strcmp(found, expected) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -79,11 +85,13 @@ forget_checked_columns(Datum arg, Oid relid)
 }
 
 /* The table's OID, its columns checked at first use and after each change. */
-static Oid
-table_oid(const EntityTable *t)
+Oid
+TableOid(const EntityTable *t)
 {
 	Oid			relid = ModuleRelation(&t->plans->table, t->name);
 
+	/* locked first, so that a change committed before is seen (its invalidation read) */
+	LockRelationOid(relid, AccessShareLock);
 	if (!t->plans->checked)
 	{
 		int			i;
@@ -93,7 +101,7 @@ table_oid(const EntityTable *t)
 			;
 		if (i == nchecked_tables)
 		{
-			Assert(nchecked_tables < lengthof(checked_tables));
+			Assert(nchecked_tables < (int) lengthof(checked_tables));
 			if (nchecked_tables == 0)
 				CacheRegisterRelcacheCallback(forget_checked_columns, (Datum) 0);
 			checked_tables[nchecked_tables++] = t->plans;
@@ -111,7 +119,7 @@ SPIPlanPtr
 TablePlan(const EntityTable *t, SPIPlanPtr *slot, bool batch, int nargs, const Oid *types,
 		  const char *fmt,...)
 {
-	(void) table_oid(t);
+	(void) TableOid(t);
 	if (*slot == NULL)
 	{
 		StringInfoData sql;
@@ -139,7 +147,7 @@ TablePlan(const EntityTable *t, SPIPlanPtr *slot, bool batch, int nargs, const O
 }
 
 /* Runs a statement on the table; its unique violations get the table's messages. */
-SpiRows
+static SpiRows
 RunTablePlan(const EntityTable *t, SPIPlanPtr plan, Datum *values, const char *nulls,
 			 bool read_only, int expected)
 {
@@ -193,7 +201,7 @@ ReportMissing(const EntityTable *t, text **ids, int n)
 SpiRows
 FetchEntity(const EntityTable *t, text *id, bool with_deleted)
 {
-	Relation	rel = table_open(table_oid(t), AccessShareLock);
+	Relation	rel = table_open(TableOid(t), AccessShareLock);
 	SPITupleTable *table = palloc0(sizeof(SPITupleTable));
 	SpiRows		rows = {table, 0};
 	ScanKeyData key;
@@ -286,7 +294,7 @@ ListEntities(EntityQuery *q, EachRows each, void *arg)
 {
 	SPIPlanPtr	plan;
 
-	(void) table_oid(q->table);
+	(void) TableOid(q->table);
 	plan = PlanForQuery(q->sql.data, &q->params);
 	if (q->batched)
 		RunPlanInBatches(plan, q->params.values, q->params.nulls, LIST_BATCH, each, arg);
@@ -300,7 +308,7 @@ CountEntities(EntityQuery *q)
 	SpiRows		rows;
 	bool		isnull;
 
-	(void) table_oid(q->table);
+	(void) TableOid(q->table);
 	rows = RunPlan(PlanForQuery(q->sql.data, &q->params), q->params.values, q->params.nulls,
 				   true, SPI_OK_SELECT);
 
@@ -313,7 +321,7 @@ CountEntities(EntityQuery *q)
  * One field of every row as a one-dimensional array, absent fields as NULL:
  * the parameters of the set-based INSERTs.
  */
-Datum
+static Datum
 FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype)
 {
 	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
@@ -339,7 +347,7 @@ FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype)
 static Oid
 column_type(const EntityTable *t, int column)
 {
-	return t->columns[column - 1].kind == COL_METADATA ? JSONBOID : TEXTOID;
+	return t->columns[column - 1].type;
 }
 
 /*
@@ -356,7 +364,7 @@ insert_plan(const EntityTable *t, const InsertSpec *spec, bool one, const Oid *t
 
 	if (*slot != NULL)
 	{
-		(void) table_oid(t);
+		(void) TableOid(t);
 		return *slot;
 	}
 	initStringInfo(&columns);
@@ -572,7 +580,7 @@ UpdateEntities(ModuleCall *call, const EntityTable *t, FieldValue *rows, int n, 
 	int			nmissing = 0;
 	Datum	   *changed_ids = palloc(sizeof(Datum) * Max(n, 1));
 	int			nchanged = 0;
-	char	   *event = psprintf("%s.updated", t->entity);
+	Datum		event = CStringGetTextDatum(psprintf("%s.updated", t->entity));
 
 	if (n > 1)
 		LockRowsInIdOrder(t, FieldArray(rows, n, stride, id_field, TEXTOID));

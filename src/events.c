@@ -26,6 +26,26 @@
 #define EVENT_CHANNEL "user_module_events"
 #define EVENT_TABLE "user_module.event"
 
+/* The outbox's columns, checked against the table at first use. */
+static const EntityColumn event_columns[] = {
+	[EVENT_ID_COLUMN - 1] = {"id", COL_INTERNAL, INT8OID},
+	[EVENT_NAME_COLUMN - 1] = {"name", COL_INTERNAL, TEXTOID},
+	[EVENT_ENTITY_ID_COLUMN - 1] = {"entity_id", COL_INTERNAL, TEXTOID},
+	[EVENT_DATA_COLUMN - 1] = {"data", COL_INTERNAL, JSONBOID},
+	[EVENT_CREATED_AT_COLUMN - 1] = {"created_at", COL_INTERNAL, TIMESTAMPTZOID},
+};
+
+static EntityPlans event_plans;
+
+static const EntityTable event_table = {
+	.name = "event",
+	.relation = EVENT_TABLE,
+	.entity = "event",
+	.columns = event_columns,
+	.ncolumns = lengthof(event_columns),
+	.plans = &event_plans,
+};
+
 static SPIPlanPtr insert_events_plan = NULL;
 static SPIPlanPtr insert_event_plan = NULL;
 static SPIPlanPtr claim_events_plan = NULL;
@@ -73,16 +93,23 @@ reserve_events(PendingEvents *events, uint64 more)
 	}
 }
 
-/* Adds an event, named "name", for entity_id (text) to those the call writes when it ends. */
+/*
+ * Adds an event named "name" (text) for entity_id (text) to those the call
+ * writes when it ends; both must stay valid until then (WriteEvents).
+ */
 void
-EmitEvent(ModuleCall *call, const char *name, Datum entity_id)
+EmitEvent(ModuleCall *call, Datum name, Datum entity_id)
 {
 	reserve_events(&call->events, 1);
-	call->events.names[call->events.n] = CStringGetTextDatum(name);
+	call->events.names[call->events.n] = name;
 	call->events.entity_ids[call->events.n++] = entity_id;
 }
 
-/* One event named "name" for the id in column id_column of each row, in row order. */
+/*
+ * One event named "name" for the id in column id_column of each row, in row
+ * order. The ids are read from the rows when the events are written: the
+ * rows stay as they are until the call ends.
+ */
 void
 EmitEvents(ModuleCall *call, const char *name, SpiRows rows, int id_column)
 {
@@ -123,11 +150,11 @@ WriteEvents(ModuleCall *call)
 		/* one event: plain VALUES, cheaper to run than unnesting arrays */
 		values[0] = events->names[0];
 		values[1] = events->entity_ids[0];
-		rows = RunPlan(KeptPlan(&insert_event_plan,
-								"INSERT INTO " EVENT_TABLE " (name, entity_id, data) "
-								"VALUES ($1, $2, pg_catalog.jsonb_build_object('id', $2)) "
-								"RETURNING *",
-								lengthof(one_types), one_types),
+		rows = RunPlan(TablePlan(&event_table, &insert_event_plan, false, lengthof(one_types), one_types,
+								 "INSERT INTO %s (name, entity_id, data) "
+								 "VALUES ($1, $2, pg_catalog.jsonb_build_object('id', $2)) "
+								 "RETURNING *",
+								 event_table.relation),
 					   values, NULL, false, SPI_OK_INSERT_RETURNING);
 	}
 	else
@@ -136,13 +163,13 @@ WriteEvents(ModuleCall *call)
 													-1, false, TYPALIGN_INT));
 		values[1] = PointerGetDatum(construct_array(events->entity_ids, events->n, TEXTOID,
 													-1, false, TYPALIGN_INT));
-		rows = RunPlan(KeptPlan(&insert_events_plan,
-								"INSERT INTO " EVENT_TABLE " (name, entity_id, data) "
-								"SELECT e.name, e.entity_id, pg_catalog.jsonb_build_object('id', e.entity_id) "
-								"FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
-								"pg_catalog.unnest($2::pg_catalog.text[])) AS e(name, entity_id) "
-								"RETURNING *",
-								lengthof(types), types),
+		rows = RunPlan(TablePlan(&event_table, &insert_events_plan, false, lengthof(types), types,
+								 "INSERT INTO %s (name, entity_id, data) "
+								 "SELECT e.name, e.entity_id, pg_catalog.jsonb_build_object('id', e.entity_id) "
+								 "FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
+								 "pg_catalog.unnest($2::pg_catalog.text[])) AS e(name, entity_id) "
+								 "RETURNING *",
+								 event_table.relation),
 					   values, NULL, false, SPI_OK_INSERT_RETURNING);
 	}
 	events->n = 0;
@@ -153,8 +180,8 @@ WriteEvents(ModuleCall *call)
 		{
 			bool		isnull;
 
-			notify_event(DatumGetInt64(RowColumn(rows, i, 1, &isnull)),
-						 TextDatumGetCString(RowColumn(rows, i, 2, &isnull)));
+			notify_event(DatumGetInt64(RowColumn(rows, i, EVENT_ID_COLUMN, &isnull)),
+						 TextDatumGetCString(RowColumn(rows, i, EVENT_NAME_COLUMN, &isnull)));
 		}
 	}
 	RunSubscribers(rows);

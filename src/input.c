@@ -14,6 +14,8 @@
 
 #include "user_module.h"
 
+static void check_entity_id(text *id);
+
 #define MAX_EMAIL_LEN	254
 #define MAX_LOCAL_LEN	64
 
@@ -220,7 +222,7 @@ CheckNewEntity(const char *entity, FieldValue *id, FieldValue *email)
 	email->value = PointerGetDatum(NormalizeEmail(DatumGetTextPP(email->value)));
 
 	if (id->present && !id->isnull)
-		CheckEntityId(DatumGetTextPP(id->value));
+		check_entity_id(DatumGetTextPP(id->value));
 	else
 	{
 		id->present = true;
@@ -362,8 +364,8 @@ NormalizeEmail(text *raw)
 }
 
 /* A caller-supplied id: non-empty, at most MAX_ID_LEN characters. */
-void
-CheckEntityId(text *id)
+static void
+check_entity_id(text *id)
 {
 	int			len = VARSIZE_ANY_EXHDR(id);
 

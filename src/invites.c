@@ -51,16 +51,16 @@ enum
 
 /* Every column, as the install script creates them (checked at first use). */
 static const EntityColumn invite_columns[] = {
-	[ICOL_ID - 1] = {"id", COL_TEXT},
-	[ICOL_EMAIL - 1] = {"email", COL_TEXT_CI},
-	[ICOL_ACCEPTED - 1] = {"accepted", COL_BOOL},
-	[ICOL_EXPIRES_AT - 1] = {"expires_at", COL_TIME},
-	[ICOL_METADATA - 1] = {"metadata", COL_METADATA},
-	[ICOL_CREATED_AT - 1] = {"created_at", COL_TIME},
-	[ICOL_UPDATED_AT - 1] = {"updated_at", COL_TIME},
-	[ICOL_DELETED_AT - 1] = {"deleted_at", COL_TIME},
-	[ICOL_TOKEN_JTI - 1] = {"token_jti", COL_INTERNAL},
-	[ICOL_TOKEN_ISSUED_AT - 1] = {"token_issued_at", COL_INTERNAL},
+	[ICOL_ID - 1] = {"id", COL_TEXT, TEXTOID},
+	[ICOL_EMAIL - 1] = {"email", COL_TEXT_CI, TEXTOID},
+	[ICOL_ACCEPTED - 1] = {"accepted", COL_BOOL, BOOLOID},
+	[ICOL_EXPIRES_AT - 1] = {"expires_at", COL_TIME, TIMESTAMPTZOID},
+	[ICOL_METADATA - 1] = {"metadata", COL_METADATA, JSONBOID},
+	[ICOL_CREATED_AT - 1] = {"created_at", COL_TIME, TIMESTAMPTZOID},
+	[ICOL_UPDATED_AT - 1] = {"updated_at", COL_TIME, TIMESTAMPTZOID},
+	[ICOL_DELETED_AT - 1] = {"deleted_at", COL_TIME, TIMESTAMPTZOID},
+	[ICOL_TOKEN_JTI - 1] = {"token_jti", COL_INTERNAL, UUIDOID},
+	[ICOL_TOKEN_ISSUED_AT - 1] = {"token_issued_at", COL_INTERNAL, TIMESTAMPTZOID},
 };
 
 static const UniqueMessage invite_unique[] = {
@@ -360,15 +360,19 @@ PG_FUNCTION_INFO_V1(um_retrieve_invite);
 Datum
 um_retrieve_invite(PG_FUNCTION_ARGS)
 {
+	text	   *id;
+	bool		with_deleted;
 	ModuleCall	call;
 	SpiRows		rows;
 	Datum		result;
 
 	RequireArgument(fcinfo, 0, "id");
+	id = PG_GETARG_TEXT_PP(0);
+	with_deleted = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	BeginLookupCall(&call);
-	rows = FetchEntity(&invite_table, PG_GETARG_TEXT_PP(0), !PG_ARGISNULL(1) && PG_GETARG_BOOL(1));
+	rows = FetchEntity(&invite_table, id, with_deleted);
 	if (rows.count == 0)
-		ReportMissing(&invite_table, (text *[]) {PG_GETARG_TEXT_PP(0)}, 1);
+		ReportMissing(&invite_table, &id, 1);
 	result = invite_result(fcinfo, &call, rows, NULL);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
@@ -456,9 +460,9 @@ um_update_invites(PG_FUNCTION_ARGS)
 
 /*
  * delete_invites, soft_delete_invites and restore_invites(ids text[]): the
- * ids changed, sorted. restore_invites locks the invites first, then, like
- * create_invite, refuses (23505) to bring back an invite for the email of a
- * live user.
+ * ids changed, sorted. restore_invites locks the invites it can restore
+ * first, then, like create_invite, refuses (23505) to bring back an invite for
+ * the email of a live user.
  */
 static Datum
 change_invites(FunctionCallInfo fcinfo, SpiRows (*change) (ModuleCall *, const EntityTable *, ArrayType *))
@@ -476,28 +480,36 @@ change_invites(FunctionCallInfo fcinfo, SpiRows (*change) (ModuleCall *, const E
 	return (Datum) 0;
 }
 
+/*
+ * Locks, in id order, the invites that can be restored, checks their emails
+ * against the live users, and restores exactly those rows. Locking returns
+ * each row as it now is, after waiting for any transaction changing it.
+ * LiveUserHasEmail may then wait, with these invites locked, for a
+ * transaction creating a user with one of their emails.
+ */
 static SpiRows
 restore_invites(ModuleCall *call, const EntityTable *t, ArrayType *ids)
 {
 	static const Oid types[] = {TEXTARRAYOID};
-	static SPIPlanPtr restorable_emails_plan = NULL;
+	static SPIPlanPtr lock_restorable_plan = NULL;
 	Datum		values[1] = {PointerGetDatum(ids)};
-	SpiRows		emails;
+	SpiRows		locked;
 
-	LockRowsInIdOrder(t, values[0]);
-	emails = RunPlan(TablePlan(t, &restorable_emails_plan, false, 1, types,
-							   "SELECT email FROM %s WHERE id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) "
-							   "AND deleted_at IS NOT NULL AND %s",
+	locked = RunPlan(TablePlan(t, &lock_restorable_plan, true, 1, types,
+							   "SELECT e.id, e.email FROM %s AS e, pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
+							   "WHERE e.id OPERATOR(pg_catalog.=) ids.id AND e.deleted_at IS NOT NULL AND %s "
+							   "ORDER BY e.id FOR UPDATE OF e",
 							   t->relation, t->restorable),
-					 values, NULL, true, SPI_OK_SELECT);
-	for (uint64 i = 0; i < emails.count; i++)
+					 values, NULL, false, SPI_OK_SELECT);
+	for (uint64 i = 0; i < locked.count; i++)
 	{
 		bool		isnull;
 
-		if (LiveUserHasEmail(RowColumn(emails, i, 1, &isnull)))
+		if (LiveUserHasEmail(RowColumn(locked, i, 2, &isnull)))
 			email_of_a_user(-1);
 	}
-	return RestoreEntities(call, t, ids, true);
+	/* exactly those: a later snapshot could see more rows to restore */
+	return RestoreEntities(call, t, DatumGetArrayTypeP(RowsColumnArray(locked, 1, TEXTOID)), true);
 }
 
 PG_FUNCTION_INFO_V1(um_delete_invites);

@@ -621,8 +621,9 @@ RunPlan(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only, int e
  * Runs a plan and checks its SPI result code. A violation of one of the
  * unique constraints "unique" lists (a table's own list, ending with {NULL})
  * is rethrown with its message, which names the rule but not the value
- * (emails are personal data; messages reach logs); a write in a read-only
- * transaction (a hot standby) with one that says what to do.
+ * (emails are personal data; messages reach logs), any other unique
+ * violation without its detail, which holds the value; a write in a
+ * read-only transaction (a hot standby) with one that says what to do.
  */
 SpiRows
 RunPlanWithMessages(SPIPlanPtr plan, Datum *values, const char *nulls, bool read_only,
@@ -642,11 +643,14 @@ RunPlanWithMessages(SPIPlanPtr plan, Datum *values, const char *nulls, bool read
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
-		if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION && edata->constraint_name && unique)
+		if (edata->sqlerrcode == ERRCODE_UNIQUE_VIOLATION)
 		{
-			for (const UniqueMessage *u = unique; u->constraint; u++)
+			for (const UniqueMessage *u = unique; u && u->constraint && edata->constraint_name; u++)
 				if (strcmp(edata->constraint_name, u->constraint) == 0)
 					rethrow_reworded(edata, u->message, u->detail, NULL);
+			/* another constraint (a trigger's insert): its message, not the value */
+			edata->detail = NULL;
+			rethrow_reworded(edata, edata->message, NULL, NULL);
 		}
 
 		/*

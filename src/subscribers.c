@@ -269,6 +269,24 @@ RunSubscribers(SpiRows rows)
 			copy[i].events[e] = pstrdup(subscribers[i].events[e]);
 	}
 
+	/* every subscriber these events will call must be callable before any is called */
+	for (int i = 0; i < ncopy; i++)
+	{
+		for (uint64 r = 0; r < rows.count; r++)
+		{
+			bool		isnull;
+			char	   *event = TextDatumGetCString(RowColumn(rows, r, EVENT_NAME_COLUMN, &isnull));
+			bool		called = subscribes_to(&copy[i], event);
+
+			pfree(event);
+			if (called)
+			{
+				check_callable(&copy[i]);
+				break;
+			}
+		}
+	}
+
 	/* each row as a user_module.event datum, built with the row type's own descriptor */
 	desc = lookup_rowtype_tupdesc_copy(event_rowtype(), -1);
 	values = palloc(sizeof(Datum) * desc->natts);
@@ -279,13 +297,12 @@ RunSubscribers(SpiRows rows)
 		char	   *event;
 
 		heap_deform_tuple(rows.table->vals[r], rows.table->tupdesc, values, nulls);
-		event = TextDatumGetCString(values[1]);	/* the column "name" */
+		event = TextDatumGetCString(values[EVENT_NAME_COLUMN - 1]);
 		hc.event = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 		for (int i = 0; i < ncopy; i++)
 		{
 			if (!subscribes_to(&copy[i], event))
 				continue;
-			check_callable(&copy[i]);
 			hc.proc = copy[i].proc;
 			RunContained(copy[i].owner, call_handler, &hc);
 		}

@@ -92,7 +92,6 @@ typedef struct ListArgs
 extern void ReadListArgs(FunctionCallInfo fcinfo, ListArgs *args);
 extern void ReadCountArgs(FunctionCallInfo fcinfo, ListArgs *args);
 extern text *NormalizeEmail(text *raw);
-extern void CheckEntityId(text *id);
 extern void CheckName(text *value, const char *field);
 extern void NormalizeMetadata(FieldValue *f);
 extern Jsonb *MergeMetadata(Jsonb *current, Jsonb *patch);
@@ -119,6 +118,7 @@ typedef struct EntityColumn
 {
 	const char *name;			/* column name, a plain identifier */
 	ColumnKind	kind;
+	Oid			type;			/* checked against the table, with the name */
 } EntityColumn;
 
 /* A catalog OID looked up once, valid while its generation is current. */
@@ -138,8 +138,8 @@ typedef struct UniqueMessage
 
 /*
  * A statement in two shapes: [0] for one row or id, bound as plain values;
- * [1] for many, each value an array to unnest, planned for each call's
- * values (KeptBatchPlan). One generic plan cannot suit both sizes.
+ * [1] for many, each value an array to unnest. One generic plan cannot suit
+ * both sizes.
  */
 typedef SPIPlanPtr PlanPair[2];
 
@@ -273,8 +273,7 @@ extern void ListEntities(EntityQuery *q, EachRows each, void *arg);
 extern int64 CountEntities(EntityQuery *q);
 extern SPIPlanPtr TablePlan(const EntityTable *t, SPIPlanPtr *slot, bool batch, int nargs,
 							const Oid *types, const char *fmt,...) pg_attribute_printf(6, 7);
-extern SpiRows RunTablePlan(const EntityTable *t, SPIPlanPtr plan, Datum *values,
-							const char *nulls, bool read_only, int expected);
+extern Oid	TableOid(const EntityTable *t);
 extern SpiRows FetchEntity(const EntityTable *t, text *id, bool with_deleted);
 /*
  * How create_* fills a table's row from its fields: column columns[c] gets
@@ -307,7 +306,6 @@ extern SpiRows DeleteEntities(ModuleCall *call, const EntityTable *t, ArrayType 
 extern SpiRows SoftDeleteEntities(ModuleCall *call, const EntityTable *t, ArrayType *ids);
 extern SpiRows RestoreEntities(ModuleCall *call, const EntityTable *t, ArrayType *ids, bool locked);
 extern pg_attribute_noreturn() void ReportMissing(const EntityTable *t, text **ids, int n);
-extern Datum FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype);
 
 /* ---- users.c: what invites.c may know of users ---- */
 extern bool LiveUserHasEmail(Datum email);
@@ -316,7 +314,18 @@ extern FieldValue *InvitedUserFields(text *first_name, text *last_name, text *av
 extern SpiRows CreateInvitedUser(ModuleCall *call, FieldValue *user, Datum email);
 
 /* ---- events.c: the outbox ---- */
-extern void EmitEvent(ModuleCall *call, const char *name, Datum entity_id);
+
+/* Columns of user_module.event, as SPI numbers them (checked at first use). */
+enum
+{
+	EVENT_ID_COLUMN = 1,
+	EVENT_NAME_COLUMN,
+	EVENT_ENTITY_ID_COLUMN,
+	EVENT_DATA_COLUMN,
+	EVENT_CREATED_AT_COLUMN
+};
+
+extern void EmitEvent(ModuleCall *call, Datum name, Datum entity_id);
 extern void EmitEvents(ModuleCall *call, const char *name, SpiRows rows, int id_column);
 extern void WriteEvents(ModuleCall *call);
 

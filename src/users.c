@@ -44,15 +44,15 @@ enum
 
 /* Every column, as the install script creates them (checked at first use). */
 static const EntityColumn user_columns[] = {
-	[UCOL_ID - 1] = {"id", COL_TEXT},
-	[UCOL_FIRST_NAME - 1] = {"first_name", COL_TEXT},
-	[UCOL_LAST_NAME - 1] = {"last_name", COL_TEXT},
-	[UCOL_EMAIL - 1] = {"email", COL_TEXT_CI},
-	[UCOL_AVATAR_URL - 1] = {"avatar_url", COL_OTHER},
-	[UCOL_METADATA - 1] = {"metadata", COL_METADATA},
-	[UCOL_CREATED_AT - 1] = {"created_at", COL_TIME},
-	[UCOL_UPDATED_AT - 1] = {"updated_at", COL_TIME},
-	[UCOL_DELETED_AT - 1] = {"deleted_at", COL_TIME},
+	[UCOL_ID - 1] = {"id", COL_TEXT, TEXTOID},
+	[UCOL_FIRST_NAME - 1] = {"first_name", COL_TEXT, TEXTOID},
+	[UCOL_LAST_NAME - 1] = {"last_name", COL_TEXT, TEXTOID},
+	[UCOL_EMAIL - 1] = {"email", COL_TEXT_CI, TEXTOID},
+	[UCOL_AVATAR_URL - 1] = {"avatar_url", COL_OTHER, TEXTOID},
+	[UCOL_METADATA - 1] = {"metadata", COL_METADATA, JSONBOID},
+	[UCOL_CREATED_AT - 1] = {"created_at", COL_TIME, TIMESTAMPTZOID},
+	[UCOL_UPDATED_AT - 1] = {"updated_at", COL_TIME, TIMESTAMPTZOID},
+	[UCOL_DELETED_AT - 1] = {"deleted_at", COL_TIME, TIMESTAMPTZOID},
 };
 
 static const UniqueMessage user_unique[] = {
@@ -333,15 +333,19 @@ PG_FUNCTION_INFO_V1(um_retrieve_user);
 Datum
 um_retrieve_user(PG_FUNCTION_ARGS)
 {
+	text	   *id;
+	bool		with_deleted;
 	ModuleCall	call;
 	SpiRows		rows;
 	Datum		result;
 
 	RequireArgument(fcinfo, 0, "id");
+	id = PG_GETARG_TEXT_PP(0);
+	with_deleted = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	BeginLookupCall(&call);
-	rows = FetchEntity(&user_table, PG_GETARG_TEXT_PP(0), !PG_ARGISNULL(1) && PG_GETARG_BOOL(1));
+	rows = FetchEntity(&user_table, id, with_deleted);
 	if (rows.count == 0)
-		ReportMissing(&user_table, (text *[]) {PG_GETARG_TEXT_PP(0)}, 1);
+		ReportMissing(&user_table, &id, 1);
 	result = RowAsComposite(fcinfo, &call, rows, 0);
 	EndModuleCall(&call);
 	PG_RETURN_DATUM(result);
@@ -414,9 +418,9 @@ um_update_users(PG_FUNCTION_ARGS)
 
 	RequireArgument(fcinfo, 0, "users");
 	n = ParseJsonObjects(PG_GETARG_JSONB_P(0), "user", user_fields, UF_COUNT, &rows);
-	RequireIds("user", rows, n, UF_COUNT, UF_ID);
 	for (int i = 0; i < n; i++)
 		validate_changes(rows + i * UF_COUNT);
+	RequireIds("user", rows, n, UF_COUNT, UF_ID);
 
 	InitMaterializedSRF(fcinfo, 0);
 	BeginModuleCall(&call);
