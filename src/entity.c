@@ -85,8 +85,8 @@ forget_checked_columns(Datum arg, Oid relid)
 }
 
 /* The table's OID, its columns checked at first use and after each change. */
-Oid
-TableOid(const EntityTable *t)
+static Oid
+table_oid(const EntityTable *t)
 {
 	Oid			relid = ModuleRelation(&t->plans->table, t->name);
 
@@ -119,7 +119,7 @@ SPIPlanPtr
 TablePlan(const EntityTable *t, SPIPlanPtr *slot, bool batch, int nargs, const Oid *types,
 		  const char *fmt,...)
 {
-	(void) TableOid(t);
+	(void) table_oid(t);
 	if (*slot == NULL)
 	{
 		StringInfoData sql;
@@ -148,8 +148,8 @@ TablePlan(const EntityTable *t, SPIPlanPtr *slot, bool batch, int nargs, const O
 
 /* Runs a statement on the table; its unique violations get the table's messages. */
 static SpiRows
-RunTablePlan(const EntityTable *t, SPIPlanPtr plan, Datum *values, const char *nulls,
-			 bool read_only, int expected)
+run_table_plan(const EntityTable *t, SPIPlanPtr plan, Datum *values, const char *nulls,
+			   bool read_only, int expected)
 {
 	return RunPlanWithMessages(plan, values, nulls, read_only, expected, t->unique);
 }
@@ -201,7 +201,7 @@ ReportMissing(const EntityTable *t, text **ids, int n)
 SpiRows
 FetchEntity(const EntityTable *t, text *id, bool with_deleted)
 {
-	Relation	rel = table_open(TableOid(t), AccessShareLock);
+	Relation	rel = table_open(table_oid(t), AccessShareLock);
 	SPITupleTable *table = palloc0(sizeof(SPITupleTable));
 	SpiRows		rows = {table, 0};
 	ScanKeyData key;
@@ -294,7 +294,7 @@ ListEntities(EntityQuery *q, EachRows each, void *arg)
 {
 	SPIPlanPtr	plan;
 
-	(void) TableOid(q->table);
+	(void) table_oid(q->table);
 	plan = PlanForQuery(q->sql.data, &q->params);
 	if (q->batched)
 		RunPlanInBatches(plan, q->params.values, q->params.nulls, LIST_BATCH, each, arg);
@@ -308,7 +308,7 @@ CountEntities(EntityQuery *q)
 	SpiRows		rows;
 	bool		isnull;
 
-	(void) TableOid(q->table);
+	(void) table_oid(q->table);
 	rows = RunPlan(PlanForQuery(q->sql.data, &q->params), q->params.values, q->params.nulls,
 				   true, SPI_OK_SELECT);
 
@@ -322,7 +322,7 @@ CountEntities(EntityQuery *q)
  * the parameters of the set-based INSERTs.
  */
 static Datum
-FieldArray(FieldValue *rows, int n, int stride, int field, Oid elemtype)
+field_array(FieldValue *rows, int n, int stride, int field, Oid elemtype)
 {
 	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
 	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
@@ -364,7 +364,7 @@ insert_plan(const EntityTable *t, const InsertSpec *spec, bool one, const Oid *t
 
 	if (*slot != NULL)
 	{
-		(void) TableOid(t);
+		(void) table_oid(t);
 		return *slot;
 	}
 	initStringInfo(&columns);
@@ -425,7 +425,7 @@ InsertEntities(const EntityTable *t, const InsertSpec *spec, FieldValue *rows, i
 		else
 		{
 			types[c] = get_array_type(type);
-			values[c] = FieldArray(rows, n, spec->stride, spec->fields[c], type);
+			values[c] = field_array(rows, n, spec->stride, spec->fields[c], type);
 		}
 	}
 	for (int m = 0; m < spec->nmore; m++)
@@ -433,8 +433,8 @@ InsertEntities(const EntityTable *t, const InsertSpec *spec, FieldValue *rows, i
 		types[spec->ncolumns + m] = spec->more_types[m];
 		values[spec->ncolumns + m] = more[m];
 	}
-	return RunTablePlan(t, insert_plan(t, spec, one, types), values, nulls, false,
-						SPI_OK_INSERT_RETURNING);
+	return run_table_plan(t, insert_plan(t, spec, one, types), values, nulls, false,
+						  SPI_OK_INSERT_RETURNING);
 }
 
 /* ---------------------------------------------------------------- updates */
@@ -531,7 +531,7 @@ apply_changes(const EntityTable *t, text *id, FieldValue *changes, SpiRows *resu
 		*result = current;
 		return true;
 	}
-	*result = RunTablePlan(t, update_plan(t), values, nulls, false, SPI_OK_UPDATE_RETURNING);
+	*result = run_table_plan(t, update_plan(t), values, nulls, false, SPI_OK_UPDATE_RETURNING);
 	return true;
 }
 
@@ -541,8 +541,8 @@ apply_changes(const EntityTable *t, text *id, FieldValue *changes, SpiRows *resu
  * in different orders would otherwise each lock one and wait for the other
  * (40P01). The sort runs below the locking, so locks are taken in its order.
  */
-void
-LockRowsInIdOrder(const EntityTable *t, Datum ids)
+static void
+lock_rows_in_id_order(const EntityTable *t, Datum ids)
 {
 	static const Oid types[] = {TEXTARRAYOID};
 
@@ -583,7 +583,7 @@ UpdateEntities(ModuleCall *call, const EntityTable *t, FieldValue *rows, int n, 
 	Datum		event = CStringGetTextDatum(psprintf("%s.updated", t->entity));
 
 	if (n > 1)
-		LockRowsInIdOrder(t, FieldArray(rows, n, stride, id_field, TEXTOID));
+		lock_rows_in_id_order(t, field_array(rows, n, stride, id_field, TEXTOID));
 	for (int i = 0; i < n; i++)
 	{
 		FieldValue *f = rows + i * stride;
@@ -621,7 +621,7 @@ UpdateEntities(ModuleCall *call, const EntityTable *t, FieldValue *rows, int n, 
  * One id is matched with "e.id = $1", which always reads the primary key.
  * Many are joined to unnest(ids): "id = ANY(ids)" would let a plan filter
  * rows by the array, comparing every row with every id (minutes for 150,000
- * ids). Many are locked in id order first (LockRowsInIdOrder), unless the
+ * ids). Many are locked in id order first (lock_rows_in_id_order), unless the
  * caller did ("locked"). A row named twice is changed once.
  */
 SpiRows
@@ -651,14 +651,14 @@ ChangeByIds(const EntityTable *t, PlanPair plans, const char *change, const char
 	else
 	{
 		if (!locked)
-			LockRowsInIdOrder(t, values[0]);
+			lock_rows_in_id_order(t, values[0]);
 		plan = TablePlan(t, &plans[1], true, nextra + 1, types,
 						 "WITH changed AS (%s %s pg_catalog.unnest($1::pg_catalog.text[]) AS ids(id) "
 						 "WHERE e.id OPERATOR(pg_catalog.=) ids.id%s RETURNING %s) "
 						 "SELECT * FROM changed ORDER BY id",
 						 verb, id_source, condition, returning);
 	}
-	return RunTablePlan(t, plan, values, NULL, false, SPI_OK_SELECT);
+	return run_table_plan(t, plan, values, NULL, false, SPI_OK_SELECT);
 }
 
 /* delete_*(ids): the ids deleted, and their events. */

@@ -33,8 +33,8 @@ increment_random(uint8 *r)
 	return false;
 }
 
-void
-UlidGenerate(char *out)
+static void
+ulid_generate(char *out)
 {
 	struct timeval tv;
 	uint64		ms;
@@ -88,7 +88,7 @@ NewEntityId(const char *prefix)
 
 	memcpy(buf, prefix, plen);
 	buf[plen] = '_';
-	UlidGenerate(buf + plen + 1);
+	ulid_generate(buf + plen + 1);
 	buf[plen + 1 + ULID_LEN] = '\0';
 	return cstring_to_text(buf);
 }

@@ -31,7 +31,6 @@ extern bool um_notify;
 
 /* ---- ulid.c: ids ---- */
 #define ULID_LEN 26
-extern void UlidGenerate(char *out);	/* writes ULID_LEN chars, no NUL */
 extern text *NewEntityId(const char *prefix);
 
 /* ---- input.c: argument and JSON validation ---- */
@@ -149,7 +148,7 @@ typedef struct EntityPlans
 	CachedOid	table;
 	bool		checked;		/* its columns match the description */
 	SPIPlanPtr	lock;			/* one live row, for update */
-	SPIPlanPtr	lock_many;		/* see LockRowsInIdOrder */
+	SPIPlanPtr	lock_many;		/* see lock_rows_in_id_order */
 	SPIPlanPtr	update;
 	PlanPair	insert;
 	PlanPair	hard_delete;
@@ -273,7 +272,6 @@ extern void ListEntities(EntityQuery *q, EachRows each, void *arg);
 extern int64 CountEntities(EntityQuery *q);
 extern SPIPlanPtr TablePlan(const EntityTable *t, SPIPlanPtr *slot, bool batch, int nargs,
 							const Oid *types, const char *fmt,...) pg_attribute_printf(6, 7);
-extern Oid	TableOid(const EntityTable *t);
 extern SpiRows FetchEntity(const EntityTable *t, text *id, bool with_deleted);
 /*
  * How create_* fills a table's row from its fields: column columns[c] gets
@@ -297,7 +295,6 @@ extern SpiRows InsertEntities(const EntityTable *t, const InsertSpec *spec, Fiel
 extern SpiRows UpdateEntity(ModuleCall *call, const EntityTable *t, text *id, FieldValue *changes);
 extern void UpdateEntities(ModuleCall *call, const EntityTable *t, FieldValue *rows, int n,
 						   int stride, int id_field, int changes_field, EachRows each, void *arg);
-extern void LockRowsInIdOrder(const EntityTable *t, Datum ids);
 extern SpiRows ChangeByIds(const EntityTable *t, PlanPair plans, const char *change,
 						   const char *id_source, const char *condition, const char *returning,
 						   ArrayType *ids, bool locked, int nextra, const Oid *extra_types,
