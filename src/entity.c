@@ -71,8 +71,8 @@ check_columns(const EntityTable *t, Oid relid)
 	table_close(rel, AccessShareLock);
 }
 
-/* The tables whose columns were checked: see table_oid. */
-static EntityPlans *checked_tables[2];
+/* The tables whose columns were checked (users, invites, events): see table_oid. */
+static EntityPlans *checked_tables[3];
 static int	nchecked_tables = 0;
 
 /* A change to a checked table (ALTER TABLE) has its columns checked again. */
@@ -101,7 +101,8 @@ table_oid(const EntityTable *t)
 			;
 		if (i == nchecked_tables)
 		{
-			Assert(nchecked_tables < (int) lengthof(checked_tables));
+			if (nchecked_tables == (int) lengthof(checked_tables))
+				elog(ERROR, "too many tables for checked_tables");
 			if (nchecked_tables == 0)
 				CacheRegisterRelcacheCallback(forget_checked_columns, (Datum) 0);
 			checked_tables[nchecked_tables++] = t->plans;
