@@ -44,6 +44,7 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
+#include "compat.h"
 #include "user_module.h"
 
 #define MAX_CACHED_PLANS 64
@@ -441,12 +442,12 @@ refuse_temp_objects_in_calls(ObjectAccessType access, Oid classId, Oid objectId,
 }
 
 static bool
-refuse_temp_relations_in_calls(List *range_table, bool ereport_on_violation)
+refuse_temp_relations_in_calls(CHECK_PERMS_PARAMS)
 {
 	ListCell   *lc;
 
 	if (prev_executor_check_perms_hook &&
-		!prev_executor_check_perms_hook(range_table, ereport_on_violation))
+		!prev_executor_check_perms_hook(CHECK_PERMS_ARGS))
 		return false;
 	if (!in_module_call)
 		return true;

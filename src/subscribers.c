@@ -41,6 +41,7 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "compat.h"
 #include "user_module.h"
 
 #define SUBSCRIBER_TABLE "user_module.subscriber"
@@ -110,7 +111,7 @@ lookup_handler(const char *handler, Oid rowtype, Oid *owner)
 
 	if (paren == NULL)
 		return InvalidOid;
-	names = stringToQualifiedNameList(pnstrdup(handler, paren - handler));
+	names = QualifiedNameList(pnstrdup(handler, paren - handler));
 	if (list_length(names) != 2)
 		return InvalidOid;
 	nsp = get_namespace_oid(strVal(linitial(names)), true);

@@ -20,6 +20,7 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 
+#include "compat.h"
 #include "token.h"
 
 /* {"alg":"HS256","typ":"JWT"}, the header every token we sign carries */
@@ -274,7 +275,7 @@ typedef struct ObjectScan
 	bool		nbf_is_number;
 } ObjectScan;
 
-static void
+static JsonActionResult
 scan_object_start(void *state)
 {
 	ObjectScan *s = state;
@@ -282,33 +283,37 @@ scan_object_start(void *state)
 	if (s->depth == 0)
 		s->root_is_object = true;
 	s->depth++;
+	return JSON_ACTION_DONE;
 }
 
-static void
+static JsonActionResult
 scan_object_end(void *state)
 {
 	((ObjectScan *) state)->depth--;
+	return JSON_ACTION_DONE;
 }
 
-static void
+static JsonActionResult
 scan_array_start(void *state)
 {
 	((ObjectScan *) state)->depth++;
+	return JSON_ACTION_DONE;
 }
 
-static void
+static JsonActionResult
 scan_array_end(void *state)
 {
 	((ObjectScan *) state)->depth--;
+	return JSON_ACTION_DONE;
 }
 
-static void
+static JsonActionResult
 scan_field_start(void *state, char *fname, bool isnull)
 {
 	ObjectScan *s = state;
 
 	if (s->depth != 1)
-		return;
+		return JSON_ACTION_DONE;
 	for (int i = 0; i < s->nseen; i++)
 	{
 		if (strcmp(s->seen[i], fname) == 0)
@@ -323,9 +328,10 @@ scan_field_start(void *state, char *fname, bool isnull)
 		s->has_crit = true;
 	if (strcmp(fname, "typ") == 0)
 		s->has_typ = true;
+	return JSON_ACTION_DONE;
 }
 
-static void
+static JsonActionResult
 scan_scalar(void *state, char *token, JsonTokenType type)
 {
 	ObjectScan *s = state;
@@ -333,7 +339,7 @@ scan_scalar(void *state, char *token, JsonTokenType type)
 	bool		is_number = (type == JSON_TOKEN_NUMBER);
 
 	if (s->depth != 1 || s->field == NULL)
-		return;
+		return JSON_ACTION_DONE;
 	if (strcmp(s->field, "alg") == 0 && is_string)
 		s->alg = token;
 	else if (strcmp(s->field, "typ") == 0 && is_string)
@@ -348,6 +354,7 @@ scan_scalar(void *state, char *token, JsonTokenType type)
 		s->exp = token, s->exp_is_number = is_number;
 	else if (strcmp(s->field, "nbf") == 0)
 		s->nbf = token, s->nbf_is_number = is_number;
+	return JSON_ACTION_DONE;
 }
 
 /*
@@ -373,7 +380,7 @@ scan_json_object(char *json, int len, int encoding, ObjectScan *scan)
 	sem.object_field_start = scan_field_start;
 	sem.scalar = scan_scalar;
 
-	lex = makeJsonLexContextCstringLen(json, len, encoding, true);
+	lex = NewJsonLexContext(json, len, encoding);
 	if (pg_parse_json(lex, &sem) != JSON_SUCCESS)
 		return false;
 	return scan->root_is_object && !scan->bad;
