@@ -60,4 +60,20 @@ typedef void JsonActionResult;
 	makeJsonLexContextCstringLen(json, len, encoding, true)
 #endif
 
+/*
+ * PostgreSQL 16 keeps settings' values and their "extra" in a memory context
+ * of its own: check hooks allocate and free them with guc_malloc, guc_strdup
+ * and guc_free, no longer with malloc, strdup and free. LOG: NULL when out of
+ * memory, as malloc.
+ */
+#if PG_VERSION_NUM >= 160000
+#define GucMalloc(size)		guc_malloc(LOG, size)
+#define GucStrdup(string)	guc_strdup(LOG, string)
+#define GucFree(pointer)	guc_free(pointer)
+#else
+#define GucMalloc(size)		malloc(size)
+#define GucStrdup(string)	strdup(string)
+#define GucFree(pointer)	free(pointer)
+#endif
+
 #endif							/* USER_MODULE_COMPAT_H */

@@ -24,6 +24,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "compat.h"
 #include "user_module.h"
 
 PG_MODULE_MAGIC;
@@ -102,8 +103,8 @@ check_inline_key(const char *name, char **newval, void **extra)
 		return false;
 	}
 
-	/* guc.c frees extra and the value with free() */
-	key = malloc(offsetof(KeyBytes, bytes) + len);
+	/* guc.c frees extra and the value (GucFree) */
+	key = GucMalloc(offsetof(KeyBytes, bytes) + len);
 	if (key == NULL)
 	{
 		if (*newval)
@@ -117,13 +118,13 @@ check_inline_key(const char *name, char **newval, void **extra)
 	if (*newval)
 	{
 		explicit_bzero(*newval, len);
-		free(*newval);
+		GucFree(*newval);
 	}
-	*newval = strdup(SECRET_MASK);
+	*newval = GucStrdup(SECRET_MASK);
 	if (*newval == NULL)
 	{
 		explicit_bzero(key->bytes, len);
-		free(key);
+		GucFree(key);
 		GUC_check_errmsg("out of memory");
 		return false;
 	}
@@ -330,7 +331,7 @@ check_jwt_secret_file(char **newval, void **extra, GucSource source)
 	if (len < 0)
 		return false;
 	ok = parse_key_file(*newval, buf, len, &key, &keylen, &prev, &prevlen);
-	keys = ok ? malloc(offsetof(KeyFileKeys, bytes) + keylen + prevlen) : NULL;
+	keys = ok ? GucMalloc(offsetof(KeyFileKeys, bytes) + keylen + prevlen) : NULL;
 	if (ok && keys == NULL)
 		GUC_check_errmsg("out of memory");
 	if (keys != NULL)
