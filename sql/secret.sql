@@ -8,8 +8,8 @@ SHOW user_module.jwt_secret;
 SELECT setting FROM pg_settings WHERE name = 'user_module.jwt_secret';
 
 SET ROLE regress_admin;
-SELECT expect_error('SHOW user_module.jwt_secret', '42501');
-SELECT expect_error($$SELECT current_setting('user_module.jwt_secret')$$, '42501');
+SELECT expect_sqlstate('SHOW user_module.jwt_secret', '42501');
+SELECT expect_sqlstate($$SELECT current_setting('user_module.jwt_secret')$$, '42501');
 SELECT count(*) AS in_pg_settings FROM pg_settings WHERE name = 'user_module.jwt_secret';
 SELECT expect_error('SELECT * FROM pg_file_settings', '42501');
 SELECT expect_error($$SET user_module.jwt_secret = 'an-attacker-key-an-attacker-key-0000'$$, '55P02');
@@ -57,10 +57,10 @@ SELECT name, setting, context FROM pg_settings WHERE name = 'user_module.jwt_sec
 SELECT expect_error($$SET user_module.jwt_secret_file = 'postgresql.auto.conf'$$, '55P02');
 SELECT expect_error($$ALTER ROLE regress_admin SET user_module.jwt_secret_file = 'postgresql.auto.conf'$$, '55P02');
 SET ROLE regress_admin;
-SELECT expect_error('SHOW user_module.jwt_previous_secret', '42501');
-SELECT expect_error($$SELECT current_setting('user_module.jwt_previous_secret')$$, '42501');
+SELECT expect_sqlstate('SHOW user_module.jwt_previous_secret', '42501');
+SELECT expect_sqlstate($$SELECT current_setting('user_module.jwt_previous_secret')$$, '42501');
 SELECT expect_error($$SET user_module.jwt_previous_secret = 'an-attacker-key-an-attacker-key-0000'$$, '55P02');
-SELECT expect_error('SHOW user_module.jwt_secret_file', '42501');
+SELECT expect_sqlstate('SHOW user_module.jwt_secret_file', '42501');
 SELECT count(*) AS in_pg_settings FROM pg_settings WHERE name LIKE 'user_module.jwt%';
 \set VERBOSITY terse
 ALTER SYSTEM SET user_module.jwt_previous_secret = 'an-attacker-key-an-attacker-key-0000';

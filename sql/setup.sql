@@ -84,6 +84,15 @@ END
 $$;
 
 --
+-- expect_sqlstate: expect_error's SQLSTATE alone, for errors whose message is
+-- PostgreSQL's own, which each major words differently.
+--
+CREATE FUNCTION public.expect_sqlstate(statement text, expected_sqlstate text)
+RETURNS text
+LANGUAGE sql
+AS $$ SELECT split_part(public.expect_error(statement, expected_sqlstate), ':', 1) $$;
+
+--
 -- outcome: 'ok' if the statement succeeds, else '<SQLSTATE>: <message>'.
 -- For inputs where either answer is acceptable, but must be recorded.
 --

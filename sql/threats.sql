@@ -37,7 +37,7 @@ SELECT handler FROM user_module.add_subscriber('mine.escalate(user_module.event)
 RESET ROLE;
 -- the superuser (a tour, a pg_cron job, an application trigger) calls the module
 BEGIN;
-SELECT public.expect_error($$SELECT user_module.create_user('victim@threats.test', id => 'threat-u1')$$, '42501');
+SELECT public.expect_sqlstate($$SELECT user_module.create_user('victim@threats.test', id => 'threat-u1')$$, '42501');
 COMMIT;
 SELECT rolsuper AS admin_is_superuser FROM pg_roles WHERE rolname = 'regress_admin';
 SELECT count(*) AS created FROM user_module.list_users('{"id":"threat-u1"}', with_deleted => true);

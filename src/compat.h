@@ -76,4 +76,16 @@ typedef void JsonActionResult;
 #define GucFree(pointer)	free(pointer)
 #endif
 
+/*
+ * PostgreSQL 18 gave index_beginscan an IndexScanInstrumentation argument,
+ * where EXPLAIN counts index searches; NULL: nobody counts.
+ */
+#if PG_VERSION_NUM >= 180000
+#define IndexBeginScan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan(heap, index, snapshot, NULL, nkeys, norderbys)
+#else
+#define IndexBeginScan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan(heap, index, snapshot, nkeys, norderbys)
+#endif
+
 #endif							/* USER_MODULE_COMPAT_H */

@@ -26,6 +26,7 @@
 #include "utils/jsonb.h"
 #include "utils/snapmgr.h"
 
+#include "compat.h"
 #include "user_module.h"
 
 /* Columns of user_module."user", as SPI numbers them. */
@@ -234,7 +235,7 @@ LiveUserHasEmail(Datum email)
 		InitDirtySnapshot(dirty);
 		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
 							   index->rd_indcollation[0], F_TEXTEQ, lowered);
-		scan = index_beginscan(rel, index, &dirty, 1, 0);
+		scan = IndexBeginScan(rel, index, &dirty, 1, 0);
 		index_rescan(scan, &key, 1, NULL, 0);
 		found = index_getnext_slot(scan, ForwardScanDirection, slot);
 		if (found)

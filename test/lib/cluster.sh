@@ -14,7 +14,8 @@ UM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # Debian packages the tests need. postgresql-server-dev-15 brings PGXS and the
 # isolation tester; pg_trgm and pgcrypto come with postgresql-15; pg_cron
-# schedules the outbox purge in test/shell/pg_cron.sh.
+# schedules the outbox purge in test/shell/pg_cron.sh. (The clients, psql and
+# pg_dump, are the private tree's, of the major under test.)
 UM_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-client-15 postgresql-15-cron build-essential"
 
 um_log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
@@ -35,15 +36,26 @@ um_install_packages() {
 	fi
 }
 
+# The PostgreSQL major to build and test against: 15 is Debian 12's package;
+# the others are built from Debian's source packages (test/lib/build-pg.sh).
+UM_PG_MAJOR=${UM_PG_MAJOR:-15}
+
 # A private PostgreSQL tree: sets UM_PGROOT, PG_BIN and PATH.
 um_private_tree() {
 	UM_PGROOT=$(mktemp -d /tmp/user_module-pg.XXXXXX)
 	chmod 755 "$UM_PGROOT"
-	mkdir -p "$UM_PGROOT/usr/lib/postgresql" "$UM_PGROOT/usr/share/postgresql" "$UM_PGROOT/usr/include"
-	cp -a /usr/lib/postgresql/15 "$UM_PGROOT/usr/lib/postgresql/"
-	cp -a /usr/share/postgresql/15 "$UM_PGROOT/usr/share/postgresql/"
-	cp -a /usr/include/postgresql "$UM_PGROOT/usr/include/"
-	PG_BIN="$UM_PGROOT/usr/lib/postgresql/15/bin"
+	if [ "$UM_PG_MAJOR" = 15 ]; then
+		mkdir -p "$UM_PGROOT/usr/lib/postgresql" "$UM_PGROOT/usr/share/postgresql" "$UM_PGROOT/usr/include"
+		cp -a /usr/lib/postgresql/15 "$UM_PGROOT/usr/lib/postgresql/"
+		cp -a /usr/share/postgresql/15 "$UM_PGROOT/usr/share/postgresql/"
+		cp -a /usr/include/postgresql "$UM_PGROOT/usr/include/"
+		PG_BIN="$UM_PGROOT/usr/lib/postgresql/15/bin"
+	else
+		source "$UM_ROOT/test/lib/build-pg.sh"
+		um_build_release "$UM_PG_MAJOR" || return 1
+		cp -a "$UM_BUILT_PREFIX" "$UM_PGROOT/pg" || return 1
+		PG_BIN="$UM_PGROOT/pg/bin"
+	fi
 	export PG_BIN PATH="$PG_BIN:$PATH"
 	trap um_stop_cluster EXIT
 }
@@ -82,15 +94,13 @@ um_require_perl_module() {
 
 um_build() {
 	um_log "building user_module into a private PostgreSQL tree ($UM_PGROOT)"
-	make -C "$UM_ROOT" -s clean >/dev/null
-	make -C "$UM_ROOT" -s PG_CONFIG="$PG_BIN/pg_config" >/dev/null
-	make -C "$UM_ROOT" -s PG_CONFIG="$PG_BIN/pg_config" install >/dev/null
+	make -C "$UM_ROOT" -s clean >/dev/null &&
+		make -C "$UM_ROOT" -s PG_CONFIG="$PG_BIN/pg_config" >/dev/null &&
+		make -C "$UM_ROOT" -s PG_CONFIG="$PG_BIN/pg_config" install >/dev/null
 }
 
 um_prepare() {
-	um_install_packages
-	um_private_tree
-	um_build
+	um_install_packages && um_private_tree && um_build
 }
 
 # A fresh signing key: 48 random bytes in base64, without "/", "+" or "=".

@@ -17,24 +17,15 @@
 # and exits 1 if any of them fails.
 #
 # Environment: UM_VG_PORT (default 54600), UM_VG_KEEP=1 keeps the temporary
-# directory (valgrind logs, server log, regression output), UM_VG_CACHE (the
+# directory (valgrind logs, server log, regression output), UM_PG_CACHE (the
 # cache directory), PGISOLATIONTIMEOUT (seconds a step may wait, default 900).
 source "$(dirname "$0")/../lib/cluster.sh"
 source "$UM_ROOT/test/lib/tap.sh"
 source "$UM_ROOT/test/valgrind/build-pg.sh"
 trap - EXIT
 
-# What the PostgreSQL build and valgrind need. The release tarball carries the
-# generated parser and lexer files, so bison and flex are not needed; readline
-# and ICU are configured out.
-VG_PACKAGES="valgrind build-essential libssl-dev zlib1g-dev bzip2 curl"
-missing=()
-for p in $VG_PACKAGES; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	um_apt_install "${missing[@]}"
-fi
+# valgrind itself (the PostgreSQL build installs what it needs)
+um_require_command valgrind valgrind
 
 t0=$SECONDS
 vg_build_postgres
