@@ -13,6 +13,15 @@
 #include "nodes/pg_list.h"
 
 /*
+ * PostgreSQL 18 replaced pg_attribute_noreturn() with pg_noreturn (C11's
+ * _Noreturn), which comes first in a declaration; before 18, the attribute
+ * may come first too.
+ */
+#ifndef pg_noreturn
+#define pg_noreturn pg_attribute_noreturn()
+#endif
+
+/*
  * PostgreSQL 16 moved the permissions of a query's relations from its range
  * table entries to a list of RTEPermissionInfo, and ExecutorCheckPerms_hook
  * takes that list too. The range table still names every relation, which is

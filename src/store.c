@@ -107,7 +107,7 @@ register_callbacks(void)
 	registered = true;
 }
 
-static pg_attribute_noreturn() void
+pg_noreturn static void
 not_installed_right(const char *message, const char *detail, const char *hint)
 {
 	ereport(ERROR,
@@ -598,7 +598,7 @@ callers_context(const char *context)
  * message, detail and hint (where given), and the caller's context lines only.
  * The SQLSTATE stays.
  */
-static pg_attribute_noreturn() void
+pg_noreturn static void
 rethrow_reworded(ErrorData *edata, const char *message, const char *detail, const char *hint)
 {
 	FlushErrorState();

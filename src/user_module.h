@@ -20,6 +20,7 @@
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
+#include "compat.h"
 #include "token.h"
 
 /* ---- module.c: settings ---- */
@@ -302,7 +303,7 @@ extern SpiRows ChangeByIds(const EntityTable *t, PlanPair plans, const char *cha
 extern SpiRows DeleteEntities(ModuleCall *call, const EntityTable *t, ArrayType *ids);
 extern SpiRows SoftDeleteEntities(ModuleCall *call, const EntityTable *t, ArrayType *ids);
 extern SpiRows RestoreEntities(ModuleCall *call, const EntityTable *t, ArrayType *ids, bool locked);
-extern pg_attribute_noreturn() void ReportMissing(const EntityTable *t, text **ids, int n);
+pg_noreturn extern void ReportMissing(const EntityTable *t, text **ids, int n);
 
 /* ---- users.c: what invites.c may know of users ---- */
 extern bool LiveUserHasEmail(Datum email);
