@@ -97,4 +97,14 @@ typedef void JsonActionResult;
 	index_beginscan(heap, index, snapshot, nkeys, norderbys)
 #endif
 
+/*
+ * PostgreSQL 18 has RelationGetPrimaryKeyIndex say whether a deferrable
+ * primary key will do; ours are not deferrable, and 15 to 17 take no others.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PrimaryKeyIndex(relation)	RelationGetPrimaryKeyIndex(relation, false)
+#else
+#define PrimaryKeyIndex(relation)	RelationGetPrimaryKeyIndex(relation)
+#endif
+
 #endif							/* USER_MODULE_COMPAT_H */

@@ -211,7 +211,7 @@ FetchEntity(const EntityTable *t, text *id, bool with_deleted)
 
 	/* id is column 1 of every table, collation "C" like ScanKeyInit's */
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(id));
-	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true,
+	scan = systable_beginscan(rel, PrimaryKeyIndex(rel), true,
 							  GetActiveSnapshot(), 1, &key);
 	tuple = systable_getnext(scan);
 	table->tupdesc = CreateTupleDescCopy(RelationGetDescr(rel));
