@@ -24,7 +24,6 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "compat.h"
 #include "user_module.h"
 
 PG_MODULE_MAGIC;

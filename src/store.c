@@ -44,7 +44,6 @@
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 
-#include "compat.h"
 #include "user_module.h"
 
 #define MAX_CACHED_PLANS 64

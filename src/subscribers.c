@@ -41,7 +41,6 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
-#include "compat.h"
 #include "user_module.h"
 
 #define SUBSCRIBER_TABLE "user_module.subscriber"

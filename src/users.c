@@ -26,7 +26,6 @@
 #include "utils/jsonb.h"
 #include "utils/snapmgr.h"
 
-#include "compat.h"
 #include "user_module.h"
 
 /* Columns of user_module."user", as SPI numbers them. */
