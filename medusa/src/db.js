@@ -18,10 +18,27 @@ function callersTransaction(sharedContext) {
   return null;
 }
 
+// knex puts the statement in front of the server's message ("SELECT ... -
+// message"); the message alone is what user_module says and Medusa shows.
+function serverMessage(err) {
+  if (err && typeof err.message === "string" && err.code && err.message.startsWith("SELECT ")) {
+    const at = err.message.indexOf(" - ");
+    if (at >= 0) err.message = err.message.slice(at + 3);
+  }
+  return err;
+}
+
 // Runs fn(query) in the caller's transaction or in one of its own; query(sql,
 // bindings) returns the rows. Every value travels as a bind parameter.
 async function inTransaction(knex, sharedContext, fn, { isolationLevel } = {}) {
-  const run = (trx) => fn(async (sql, bindings = []) => (await trx.raw(sql, bindings)).rows);
+  const query = (trx) => async (sql, bindings = []) => {
+    try {
+      return (await trx.raw(sql, bindings)).rows;
+    } catch (err) {
+      throw serverMessage(err);
+    }
+  };
+  const run = (trx) => fn(query(trx));
   const joined = callersTransaction(sharedContext);
   if (joined) return run(joined);
   return knex.transaction(run, isolationLevel ? { isolationLevel } : undefined);
