@@ -22,14 +22,15 @@ export default async function* flatTap(source) {
     n += 1;
     const label = [...path.slice(0, event.data.nesting), name]
       .filter((part) => part && part !== "<anonymous>" && !part.endsWith(".js"))
-      .join(" > ")
+      .join(" > ") || name;
+    const shown = label
       .replace(/\s+/g, " ").replace(/#/g, "\\#");
     const directive = skip ? " # SKIP" : todo ? " # TODO" : "";
     if (event.type === "test:pass") {
-      yield `ok ${n} - ${label}${directive}\n`;
+      yield `ok ${n} - ${shown}${directive}\n`;
     } else {
       failed += 1;
-      yield `not ok ${n} - ${label}${directive}\n`;
+      yield `not ok ${n} - ${shown}${directive}\n`;
       const err = details?.error?.cause ?? details?.error;
       const text = String(err?.stack ?? err?.message ?? err).split("\n").slice(0, 12);
       for (const line of text) yield `# ${line}\n`;
