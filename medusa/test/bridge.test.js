@@ -1,0 +1,92 @@
+// What the bridge adds around the SQL functions: one connection, the caller's
+// transaction joined, events only after success, and nothing in schema
+// public, whose reset (Medusa's test runner drops it) leaves our rows alone.
+"use strict";
+const assert = require("node:assert/strict");
+const { before, after, beforeEach, describe, it } = require("node:test");
+const { database, dbUrl, freshModule, outbox, RecordingEventBus, rejectsWith, PKG_DIR } = require("./lib/harness");
+const { MedusaApp, MedusaModule } = require("@medusajs/framework/modules-sdk");
+const { ContainerRegistrationKeys, Modules, createPgConnection } = require("@medusajs/framework/utils");
+
+const DB = "um_medusa_bridge";
+let knex, pg, app, service;
+const bus = new RecordingEventBus();
+
+before(async () => {
+  knex = await database(DB);
+  await freshModule(knex);
+  pg = createPgConnection({ clientUrl: dbUrl(DB), schema: "public" });
+  app = await MedusaApp({
+    cwd: PKG_DIR,
+    modulesConfig: { [Modules.USER]: { resolve: PKG_DIR } },
+    injectedDependencies: { [ContainerRegistrationKeys.PG_CONNECTION]: pg, [Modules.EVENT_BUS]: bus },
+  });
+  await app.onApplicationStart();
+  service = app.modules[Modules.USER];
+});
+after(async () => {
+  await app?.onApplicationShutdown();
+  MedusaModule.clearInstances();
+  await pg?.destroy();
+  await knex?.destroy();
+});
+beforeEach(async () => {
+  await knex.raw('TRUNCATE user_module."user", user_module.invite, user_module.event');
+  bus.emitted.length = 0;
+});
+
+describe("the bridge", () => {
+  it("joins the caller's knex transaction: a rollback takes back rows and outbox events", async () => {
+    await assert.rejects(
+      pg.transaction(async (trx) => {
+        await service.createUsers({ email: "tx@example.com" }, { transactionManager: trx });
+        const { rows } = await trx.raw("SELECT count(*)::int AS n FROM user_module.list_users()");
+        assert.equal(rows[0].n, 1);
+        throw new Error("the caller rolls back");
+      }),
+      /the caller rolls back/
+    );
+    assert.equal((await service.listUsers()).length, 0);
+    assert.deepEqual(await outbox(knex), []);
+    // the call succeeded in the caller's transaction: Medusa's event was emitted then
+    assert.deepEqual(bus.names().map((n) => n.split(" ")[0]), ["user.user.created"]);
+  });
+
+  it("joins a MikroORM EntityManager's transaction (sharedContext.transactionManager of Medusa's modules)", async () => {
+    const trx = await pg.transaction();
+    const manager = { getTransactionContext: () => trx };
+    const [user] = await service.createUsers([{ email: "em@example.com" }], { transactionManager: manager });
+    assert.equal((await service.listUsers({ id: user.id })).length, 0, "not visible outside before commit");
+    await trx.commit();
+    assert.equal((await service.listUsers({ id: user.id })).length, 1);
+  });
+
+  it("a failed call emits nothing and leaves no outbox event", async () => {
+    await service.createUsers({ email: "dup@example.com" });
+    bus.emitted.length = 0;
+    await rejectsWith(
+      service.createUsers([{ email: "ok@example.com" }, { email: "DUP@example.com" }]),
+      "invalid_data",
+      "User with email: DUP@example.com, already exists."
+    );
+    assert.deepEqual(bus.names(), []);
+    assert.deepEqual((await outbox(knex)).length, 1);
+  });
+
+  it("a reset of schema public leaves users, invites and events intact", async () => {
+    const [user] = await service.createUsers([{ email: "keep@example.com" }]);
+    const [invite] = await service.createInvites([{ email: "keep-invite@example.com" }]);
+    const before = await outbox(knex);
+    await knex.raw("DROP SCHEMA public CASCADE");
+    await knex.raw("CREATE SCHEMA public");
+    assert.equal((await service.retrieveUser(user.id)).email, "keep@example.com");
+    assert.equal((await service.validateInviteToken(invite.token)).id, invite.id);
+    assert.deepEqual(await outbox(knex), before);
+    assert.deepEqual(before, [`user.created ${user.id}`, `invite.created ${invite.id}`]);
+  });
+
+  it("the migration is idempotent and reports that the key works", async () => {
+    const { runMigrations } = require("../src");
+    assert.deepEqual(await runMigrations({ options: { database: { clientUrl: dbUrl(DB) } } }), []);
+  });
+});
