@@ -10,7 +10,7 @@
 #
 # The table also goes to test/bench/out/majors.md.
 #
-#   test/bench/majors.sh                 (as root; about 5 minutes once the majors are built)
+#   test/bench/majors.sh                 (as root; about 10 minutes once the majors are built)
 #   BENCH_QUICK=1 test/bench/majors.sh   one round
 #
 # Environment: PG_MAJORS [15 17 18], ROUNDS [7], UM_PORT [54370] (each major
