@@ -108,7 +108,7 @@ medusa_install() {
 # bridge_off REASON: the run goes on without the bridge's side, and says why.
 bridge_off() {
 	BRIDGE=0
-	bridge_note="the bridge's side left out: $1"
+	bridge_note="The bridge's side left out: $1"
 	um_log "$bridge_note"
 }
 
@@ -222,6 +222,16 @@ printf '%s\n' "${notes[@]}"
 # the shortest bar, else that bar all but vanishes
 ymin=$(awk '{ for (i = NF - 3; i <= NF; i++) if ($i != "-" && (m == "" || $i + 0 < m)) m = $i + 0 }
 			END { print 10 ^ (int(log(m) / log(10)) - 1) }' "$RUN_DIR/plot.dat")
+# one bar per side that has figures (a side left out would make gnuplot warn);
+# plot.dat's columns 2-5: user_module, raw SQL, Medusa, the bridge
+titles=("user_module" "raw SQL" "Medusa" "bridge (Medusa's interface on user_module)")
+bars=""
+for c in 2 3 4 5; do
+	# fields from the end: the quoted label has spaces
+	awk -v k=$((5 - c)) '$(NF - k) != "-" { found = 1 } END { exit !found }' "$RUN_DIR/plot.dat" || continue
+	if [ -z "$bars" ]; then bars="\"$RUN_DIR/plot.dat\" using $c:xtic(1)"; else bars+=", \"\" using $c"; fi
+	bars+=" title \"${titles[c - 2]}\""
+done
 gnuplot <<GNUPLOT
 set terminal pngcairo size 1400,720 font ",10" noenhanced
 set output "$OUT_DIR/compare.png"
@@ -237,8 +247,7 @@ set datafile missing "-"
 set xtics rotate by -30 left
 set key top right
 set bmargin 9
-plot "$RUN_DIR/plot.dat" using 2:xtic(1) title "user_module", "" using 3 title "raw SQL", "" using 4 title "Medusa", \
-	"" using 5 title "bridge (Medusa's interface on user_module)"
+plot $bars
 GNUPLOT
 
 {
