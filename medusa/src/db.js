@@ -82,4 +82,4 @@ class Call {
   }
 }
 
-module.exports = { Call, callersTransaction };
+module.exports = { Call, callersTransaction, serverMessage };
