@@ -8,6 +8,8 @@
 "use strict";
 const { ContainerRegistrationKeys, MedusaError, createPgConnection } = require("@medusajs/framework/utils");
 
+const { serverMessage } = require("./db");
+
 const NAME = "user_module extension";
 
 function notReady(message) {
@@ -31,7 +33,7 @@ async function checkKey(knex) {
   } catch (err) {
     if (err.code === "22U01") return;
     if (err.code === "55000")
-      throw notReady(`${err.message}. Set user_module.jwt_secret_file (or user_module.jwt_secret) in postgresql.conf and reload the server.`);
+      throw notReady(`${serverMessage(err).message}. Set user_module.jwt_secret_file (or user_module.jwt_secret) in postgresql.conf and reload the server.`);
     throw err;
   }
 }

@@ -11,10 +11,10 @@ const {
   Modules,
   defineJoinerConfig,
 } = require("@medusajs/framework/utils");
-const { inTransaction } = require("./db");
+const { Call } = require("./db");
 const { toMedusaError } = require("./errors");
 const { collector } = require("./events");
-const { User, Invite, COLUMNS } = require("./models");
+const { User, Invite } = require("./models");
 const { toFilters, toListArgs, projector } = require("./query");
 
 // What each entity is called in SQL, in events and in linkable keys.
@@ -33,10 +33,6 @@ const emailKey = (email) => (typeof email === "string" ? email.trim().toLowerCas
 // key goes to user_module, which refuses unknown ones.
 const withoutRoles = ({ roles, ...rest }) => rest;
 
-// Whether an update changed a row, as Medusa's ORM decides whether to emit
-// *.updated: any column, updated_at included, differs.
-const changed = (before, after, entity) =>
-  COLUMNS[entity].some((c) => JSON.stringify(before[c]) !== JSON.stringify(after[c]));
 
 class UserModuleService {
   constructor(cradle, options = {}) {
@@ -60,16 +56,17 @@ class UserModuleService {
     return defineJoinerConfig(Modules.USER, { models: [User, Invite] });
   }
 
-  // One service call: fn(query, events) in a transaction, its errors mapped
-  // for `call`, then Medusa's events emitted (after the commit when the
-  // transaction is ours).
-  async call_(sharedContext, call, fn, txOptions) {
+  // One service call: fn(call, events) runs its statements (db.js), its
+  // errors are mapped for `mapping` (errors.js), then Medusa's events are
+  // emitted: only once the call succeeded, and after its statements committed
+  // unless it runs in the caller's transaction.
+  async call_(sharedContext, mapping, fn) {
     const events = collector(sharedContext);
     let result;
     try {
-      result = await inTransaction(this.knex_, sharedContext, (query) => fn(query, events), txOptions);
+      result = await fn(new Call(this.knex_, sharedContext), events);
     } catch (err) {
-      throw toMedusaError(err, call);
+      throw toMedusaError(err, mapping);
     }
     await events.emit(this.eventBus_);
     return result;
@@ -81,12 +78,12 @@ class UserModuleService {
     if (typeof id !== "string")
       throw new MedusaError(MedusaError.Types.NOT_FOUND, `${ENTITIES[entity].object} - id must be defined`);
     const project = projector(config, entity);
-    const call = { entity, op: "retrieve", id };
+    const mapping = { entity, op: "retrieve", id };
     // user_module refuses an empty id as bad input; for Medusa it is just not found
-    if (id === "") throw toMedusaError({ code: "P0002" }, call);
+    if (id === "") throw toMedusaError({ code: "P0002" }, mapping);
     const fn = entity === "User" ? "retrieve_user" : "retrieve_invite";
-    const [row] = await this.call_(sharedContext, call, (q) =>
-      q(`SELECT * FROM user_module.${fn}(?, ?)`, [id, config.withDeleted === true])
+    const [row] = await this.call_(sharedContext, mapping, (call) =>
+      call.query(`SELECT * FROM user_module.${fn}(?, ?)`, [id, config.withDeleted === true])
     );
     return project(row);
   }
@@ -96,18 +93,23 @@ class UserModuleService {
     const f = JSON.stringify(toFilters(filters, entity));
     const { skip, take, orderBy, withDeleted } = toListArgs(config, entity);
     const name = ENTITIES[entity].plural;
-    return this.call_(
-      sharedContext,
-      { entity, op: "list" },
-      async (q) => {
-        const rows = await q(`SELECT * FROM user_module.list_${name}(?::jsonb, ?, ?, ?, ?)`, [f, skip, take, orderBy, withDeleted]);
-        if (!withCount) return rows.map(project);
-        const [{ count }] = await q(`SELECT user_module.count_${name}(?::jsonb, ?) AS count`, [f, withDeleted]);
-        return [rows.map(project), Number(count)];
-      },
-      // the page and the count see the same snapshot
-      withCount ? { isolationLevel: "repeatable read" } : undefined
-    );
+    return this.call_(sharedContext, { entity, op: "list" }, async (call) => {
+      if (!withCount) {
+        const rows = await call.query(`SELECT * FROM user_module.list_${name}(?::jsonb, ?, ?, ?, ?)`, [f, skip, take, orderBy, withDeleted]);
+        return rows.map(project);
+      }
+      // the page and the count in one statement, so from one snapshot: a
+      // row with the count alone when the page is empty
+      const rows = await call.query(
+        `SELECT c.n AS _count, l.* FROM user_module.count_${name}(?::jsonb, ?) AS c(n)
+           LEFT JOIN LATERAL user_module.list_${name}(?::jsonb, ?, ?, ?, ?) WITH ORDINALITY AS l ON true
+          ORDER BY l.ordinality`,
+        [f, withDeleted, f, skip, take, orderBy, withDeleted]
+      );
+      const count = Number(rows[0]._count);
+      const page = rows.filter((r) => r.id !== null).map(({ _count, ordinality, ...row }) => project(row));
+      return [page, count];
+    });
   }
 
   retrieveUser(id, config, sharedContext) {
@@ -129,13 +131,14 @@ class UserModuleService {
     return this.list_("Invite", filters, config, sharedContext, true);
   }
 
-  // ---- checks that give Medusa's messages ------------------------------------
-  // user_module's errors never contain an email; Medusa's do. These reads, in
-  // the call's transaction before the write, find the value to name. The
-  // write is still checked by the database (a concurrent insert is caught
-  // there, and mapped with the values given).
+  // ---- Medusa's messages for refused writes -----------------------------------
+  // user_module's errors never contain an email; Medusa's do. Only after a
+  // write was refused do these reads find the value to name: a write that
+  // succeeds costs one statement.
 
-  async taken_(q, entity, items) {
+  // [field, value] of the first item whose email repeats one before it or is
+  // a live row's (of another id), or null
+  async taken_(call, entity, items) {
     const name = ENTITIES[entity].plural;
     const seen = new Set();
     for (const item of items) {
@@ -146,7 +149,7 @@ class UserModuleService {
     }
     const emails = items.map((i) => i.email).filter((e) => typeof e === "string");
     if (emails.length) {
-      const rows = await q(`SELECT email, id FROM user_module.list_${name}(?::jsonb)`, [JSON.stringify({ email: emails })]);
+      const rows = await call.query(`SELECT email, id FROM user_module.list_${name}(?::jsonb)`, [JSON.stringify({ email: emails })]);
       const live = new Map(rows.map((r) => [emailKey(r.email), r.id]));
       const hit = items.find((i) => live.has(emailKey(i.email)) && live.get(emailKey(i.email)) !== i.id);
       if (hit) return ["email", hit.email];
@@ -154,12 +157,20 @@ class UserModuleService {
     return null;
   }
 
-  async takenIds_(q, entity, items) {
+  // ["id", id] of the first given id that a row, live or deleted, has
+  async takenIds_(call, entity, items) {
     const ids = items.map((i) => i.id).filter((id) => typeof id === "string" && id !== "");
     if (!ids.length) return null;
     const name = ENTITIES[entity].plural;
-    const rows = await q(`SELECT id FROM user_module.list_${name}(?::jsonb, with_deleted => true)`, [JSON.stringify({ id: ids })]);
+    const rows = await call.query(`SELECT id FROM user_module.list_${name}(?::jsonb, with_deleted => true)`, [JSON.stringify({ id: ids })]);
     return rows.length ? ["id", ids.find((id) => rows.some((r) => r.id === id))] : null;
+  }
+
+  // the given ids that no live row has, in the order given
+  async missing_(call, entity, ids) {
+    const rows = await call.query(`SELECT id FROM user_module.list_${ENTITIES[entity].plural}(?::jsonb)`, [JSON.stringify({ id: ids })]);
+    const found = new Set(rows.map((r) => r.id));
+    return unique(ids.filter((id) => !found.has(id)));
   }
 
   duplicate_(entity, [field, value]) {
@@ -171,11 +182,13 @@ class UserModuleService {
   async createUsers(data, sharedContext = {}) {
     const input = asArray(data).map(withoutRoles);
     if (!input.length) return [];
-    const call = { entity: "User", op: "create", values: { email: input.map((i) => i.email), id: input.map((i) => i.id) } };
-    const rows = await this.call_(sharedContext, call, async (q, events) => {
-      const taken = (await this.taken_(q, "User", input)) ?? (await this.takenIds_(q, "User", input));
-      if (taken) throw this.duplicate_("User", taken);
-      const rows = await q("SELECT * FROM user_module.create_users(?::jsonb)", [JSON.stringify(input)]);
+    const mapping = { entity: "User", op: "create", values: { email: input.map((i) => i.email), id: input.map((i) => i.id) } };
+    const rows = await this.call_(sharedContext, mapping, async (call, events) => {
+      const rows = await call.write("SELECT * FROM user_module.create_users(?::jsonb)", [JSON.stringify(input)], async (err) => {
+        if (err.code !== "23505") return err;
+        const taken = (await this.taken_(call, "User", input)) ?? (await this.takenIds_(call, "User", input));
+        return taken ? this.duplicate_("User", taken) : err;
+      });
       events.each("user", "created", rows);
       return rows;
     });
@@ -185,21 +198,21 @@ class UserModuleService {
   async createInvites(data, sharedContext = {}) {
     const input = asArray(data).map(withoutRoles);
     if (!input.length) return [];
-    const call = { entity: "Invite", op: "create", values: { email: input.map((i) => i.email), id: input.map((i) => i.id) } };
-    const rows = await this.call_(sharedContext, call, async (q, events) => {
-      // Medusa's own check, with its message naming every user found
-      const emails = input.map((i) => i.email).filter((e) => typeof e === "string");
-      const users = emails.length
-        ? await q("SELECT email FROM user_module.list_users(?::jsonb)", [JSON.stringify({ email: emails })])
-        : [];
-      if (users.length)
-        throw new MedusaError(
-          MedusaError.Types.INVALID_DATA,
-          `User account for following email(s) already exist: ${users.map((u) => u.email).join(", ")}`
-        );
-      const taken = (await this.taken_(q, "Invite", input)) ?? (await this.takenIds_(q, "Invite", input));
-      if (taken) throw this.duplicate_("Invite", taken);
-      const rows = await q("SELECT * FROM user_module.create_invites(?::jsonb)", [JSON.stringify(input)]);
+    const mapping = { entity: "Invite", op: "create", values: { email: input.map((i) => i.email), id: input.map((i) => i.id) } };
+    const rows = await this.call_(sharedContext, mapping, async (call, events) => {
+      const rows = await call.write("SELECT * FROM user_module.create_invites(?::jsonb)", [JSON.stringify(input)], async (err) => {
+        if (err.code !== "23505") return err;
+        // Medusa's own check comes first, its message naming every user found
+        const emails = input.map((i) => i.email).filter((e) => typeof e === "string");
+        const users = await call.query("SELECT email FROM user_module.list_users(?::jsonb)", [JSON.stringify({ email: emails })]);
+        if (users.length)
+          return new MedusaError(
+            MedusaError.Types.INVALID_DATA,
+            `User account for following email(s) already exist: ${users.map((u) => u.email).join(", ")}`
+          );
+        const taken = (await this.taken_(call, "Invite", input)) ?? (await this.takenIds_(call, "Invite", input));
+        return taken ? this.duplicate_("Invite", taken) : err;
+      });
       events.each("invite", "created", rows);
       events.tokenGenerated("token_generated", rows);
       return rows;
@@ -212,30 +225,44 @@ class UserModuleService {
     const isSelector = data && !Array.isArray(data) && "selector" in data && "data" in data;
     const name = ENTITIES[entity].plural;
     const object = ENTITIES[entity].object;
-    const call = { entity, op: "update", values: {} };
-    const rows = await this.call_(sharedContext, call, async (q, events) => {
-      let updates = asArray(data).map(withoutRoles);
-      if (isSelector) {
-        const f = JSON.stringify(toFilters(data.selector, entity));
-        const ids = (await q(`SELECT id FROM user_module.list_${name}(?::jsonb)`, [f])).map((r) => r.id);
-        updates = ids.map((id) => ({ ...withoutRoles(data.data), id }));
-      }
-      if (!updates.length) return [];
-      const ids = unique(updates.map((u) => u.id).filter((id) => typeof id === "string"));
-      const before = new Map(
-        (await q(`SELECT * FROM user_module.list_${name}(?::jsonb)`, [JSON.stringify({ id: ids })])).map((r) => [r.id, r])
+    const mapping = { entity, op: "update", values: {} };
+    // Medusa emits *.updated for the rows that changed; user_module moves
+    // updated_at (to now(), the transaction's start) only for those
+    const update = (call, updates) =>
+      call.write(
+        `SELECT u.*, u.updated_at = pg_catalog.now() AS _changed FROM user_module.update_${name}(?::jsonb) AS u`,
+        [JSON.stringify(updates)],
+        async (err) => {
+          if (err.code === "P0002") {
+            const ids = updates.map((u) => u.id).filter((id) => typeof id === "string");
+            const missing = await this.missing_(call, entity, ids);
+            if (missing.length) return new MedusaError(MedusaError.Types.NOT_FOUND, `${entity} with id "${missing.join(", ")}" not found`);
+          }
+          if (err.code === "23505") {
+            const taken = await this.taken_(call, entity, updates.filter((u) => typeof u.email === "string"));
+            if (taken) return this.duplicate_(entity, taken);
+          }
+          return err;
+        }
       );
-      const missing = ids.filter((id) => !before.has(id));
-      if (missing.length)
-        throw new MedusaError(MedusaError.Types.NOT_FOUND, `${entity} with id "${missing.join(", ")}" not found`);
-      call.values.email = updates.map((u) => u.email).filter((e) => e !== undefined);
-      const withEmail = updates.filter((u) => typeof u.email === "string");
-      const taken = withEmail.length ? await this.taken_(q, entity, withEmail) : null;
-      if (taken) throw this.duplicate_(entity, taken);
-      const rows = await q(`SELECT * FROM user_module.update_${name}(?::jsonb)`, [JSON.stringify(updates)]);
-      const after = new Map(rows.map((r) => [r.id, r]));
-      events.each(object, "updated", [...after.values()].filter((r) => changed(before.get(r.id), r, entity)));
-      if (entity === "Invite") events.tokenGenerated("token_generated", rows);
+    const rows = await this.call_(sharedContext, mapping, async (call, events) => {
+      let updates = asArray(data).map(withoutRoles);
+      mapping.values.email = updates.map((u) => u.email).filter((e) => e !== undefined);
+      let changedRows;
+      if (isSelector) {
+        // the rows the selector finds, updated in the same transaction
+        changedRows = await call.transaction(async () => {
+          const f = JSON.stringify(toFilters(data.selector, entity));
+          const ids = (await call.query(`SELECT id FROM user_module.list_${name}(?::jsonb)`, [f])).map((r) => r.id);
+          updates = ids.map((id) => ({ ...withoutRoles(data.data), id }));
+          return updates.length ? update(call, updates) : [];
+        });
+      } else {
+        changedRows = updates.length ? await update(call, updates) : [];
+      }
+      const rows = changedRows.map(({ _changed, ...row }) => row);
+      events.each(object, "updated", changedRows.filter((r) => r._changed));
+      if (entity === "Invite" && rows.length) events.tokenGenerated("token_generated", rows);
       return rows;
     });
     return Array.isArray(data) || isSelector ? rows : rows[0];
@@ -252,17 +279,19 @@ class UserModuleService {
   async byIds_(entity, action, ids, config = {}, sharedContext = {}) {
     const list = asArray(ids);
     const { plural, object, linkable } = ENTITIES[entity];
-    const call = { entity, op: action, values: {} };
-    const done = await this.call_(sharedContext, call, async (q, events) => {
-      if (action === "restore") {
-        const rows = await q(`SELECT * FROM user_module.list_${plural}(?::jsonb, with_deleted => true)`, [JSON.stringify({ id: list })]);
-        const deleted = rows.filter((r) => r.deleted_at !== null);
-        call.values.email = deleted.map((r) => r.email);
-        const taken = deleted.length ? await this.taken_(q, entity, deleted) : null;
-        if (taken) throw this.duplicate_(entity, taken);
-      }
+    const mapping = { entity, op: action, values: {} };
+    const done = await this.call_(sharedContext, mapping, async (call, events) => {
       const fn = { delete: "delete", softDelete: "soft_delete", restore: "restore" }[action];
-      const result = (await q(`SELECT done.id FROM user_module.${fn}_${plural}(?::text[]) AS done(id)`, [list])).map((r) => r.id);
+      const rows = await call.write(`SELECT done.id FROM user_module.${fn}_${plural}(?::text[]) AS done(id)`, [list], async (err) => {
+        // a restore refused: a live row has the email of a row brought back
+        if (action !== "restore" || err.code !== "23505") return err;
+        const rows = await call.query(`SELECT * FROM user_module.list_${plural}(?::jsonb, with_deleted => true)`, [JSON.stringify({ id: list })]);
+        const deleted = rows.filter((r) => r.deleted_at !== null);
+        mapping.values.email = deleted.map((r) => r.email);
+        const taken = deleted.length ? await this.taken_(call, entity, deleted) : null;
+        return taken ? this.duplicate_(entity, taken) : err;
+      });
+      const result = rows.map((r) => r.id);
       // Medusa emits *.deleted for both deletes, and nothing on restore
       if (action !== "restore") events.each(object, "deleted", result.map((id) => ({ id })));
       return result;
@@ -298,16 +327,15 @@ class UserModuleService {
   async refreshInviteTokens(inviteIds, sharedContext = {}) {
     const ids = asArray(inviteIds);
     if (!ids.length) return [];
-    const call = { entity: "Invite", op: "refresh" };
-    return this.call_(sharedContext, call, async (q, events) => {
-      // Medusa's message lists the missing ids in the order given
-      const found = new Set(
-        (await q("SELECT id FROM user_module.list_invites(?::jsonb)", [JSON.stringify({ id: ids })])).map((r) => r.id)
-      );
-      const missing = ids.filter((id) => !found.has(id));
-      if (missing.length)
-        throw new MedusaError(MedusaError.Types.INVALID_DATA, `The following invites do not exist: ${missing.join(", ")}`);
-      const rows = await q("SELECT * FROM user_module.refresh_invite_tokens(?::text[])", [ids]);
+    return this.call_(sharedContext, { entity: "Invite", op: "refresh" }, async (call, events) => {
+      const rows = await call.write("SELECT * FROM user_module.refresh_invite_tokens(?::text[])", [ids], async (err) => {
+        if (err.code !== "P0002") return err;
+        // Medusa's message lists the missing ids in the order given
+        const missing = await this.missing_(call, "Invite", ids);
+        return missing.length
+          ? new MedusaError(MedusaError.Types.INVALID_DATA, `The following invites do not exist: ${missing.join(", ")}`)
+          : err;
+      });
       events.each("invite", "updated", rows);
       events.tokenGenerated("created", rows);
       return rows;
@@ -315,8 +343,8 @@ class UserModuleService {
   }
 
   async validateInviteToken(token, sharedContext = {}) {
-    const [row] = await this.call_(sharedContext, { entity: "Invite", op: "validate" }, (q) =>
-      q("SELECT * FROM user_module.validate_invite_token(?)", [token ?? null])
+    const [row] = await this.call_(sharedContext, { entity: "Invite", op: "validate" }, (call) =>
+      call.query("SELECT * FROM user_module.validate_invite_token(?)", [token ?? null])
     );
     return row;
   }

@@ -61,6 +61,45 @@ describe("the bridge", () => {
     assert.equal((await service.listUsers({ id: user.id })).length, 1);
   });
 
+  it("a refused write in the caller's transaction gets Medusa's message and leaves that transaction usable", async () => {
+    await service.createUsers({ email: "first@example.com" });
+    await pg.transaction(async (trx) => {
+      await rejectsWith(
+        service.createUsers([{ email: "other@example.com" }, { email: "FIRST@example.com" }], { transactionManager: trx }),
+        "invalid_data",
+        "User with email: FIRST@example.com, already exists."
+      );
+      await rejectsWith(
+        service.refreshInviteTokens(["invite_missing"], { transactionManager: trx }),
+        "invalid_data",
+        "The following invites do not exist: invite_missing"
+      );
+      await service.createUsers({ email: "second@example.com" }, { transactionManager: trx });
+    });
+    assert.deepEqual((await service.listUsers({}, { order: { email: "ASC" } })).map((u) => u.email), ["first@example.com", "second@example.com"]);
+    assert.deepEqual((await outbox(knex)).map((e) => e.split(" ")[0]), ["user.created", "user.created"]);
+  });
+
+  it("a call that succeeds on its own is one statement (no BEGIN, COMMIT or checks around it)", async () => {
+    const statements = [];
+    const record = (q) => statements.push(q.sql.split(" ").slice(0, 4).join(" "));
+    pg.on("query", record);
+    try {
+      const [user] = await service.createUsers([{ email: "one@example.com" }]);
+      await service.retrieveUser(user.id);
+      await service.listAndCountUsers({ q: "one" }, { take: 10 });
+      await service.updateUsers({ id: user.id, first_name: "One" });
+      const [invite] = await service.createInvites([{ email: "one-invite@example.com" }]);
+      await service.validateInviteToken(invite.token);
+      await service.refreshInviteTokens([invite.id]);
+      await service.softDeleteUsers([user.id]);
+    } finally {
+      pg.off("query", record);
+    }
+    assert.equal(statements.length, 8, statements.join("\n"));
+    assert.ok(statements.every((s) => s.startsWith("SELECT ")), statements.join("\n"));
+  });
+
   it("a failed call emits nothing and leaves no outbox event", async () => {
     await service.createUsers({ email: "dup@example.com" });
     bus.emitted.length = 0;

@@ -5,7 +5,7 @@
 # dev dependencies from package-lock.json (npm ci), then runs every
 # test/*.test.js with node --test, one file at a time, printing flat TAP:
 # "ok N - name" / "not ok N - name". Exits non-zero when a case failed.
-#   cd /work/medusa-wt && source test/lib/cluster.sh && um_prepare && um_start_cluster && medusa/test/run.sh
+#   (from the checkout) source test/lib/cluster.sh && um_prepare && um_start_cluster && medusa/test/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

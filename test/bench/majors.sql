@@ -6,6 +6,11 @@
 \pset format unaligned
 \pset tuples_only on
 
+-- Every round starts from the same state: the rows the rolled-back writes of
+-- the last round left dead are vacuumed away, and the trigram index's pending
+-- list is merged (a search scans that list whole, and rechecks the dead rows).
+VACUUM ANALYZE;
+
 -- bench.per_call(statement, calls): µs per call of a statement that makes
 -- `calls` calls (a loop over generate_series)
 CREATE OR REPLACE FUNCTION bench.per_call(statement text, calls integer) RETURNS numeric

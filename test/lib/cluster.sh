@@ -60,6 +60,17 @@ um_private_tree() {
 	trap um_stop_cluster EXIT
 }
 
+# The binaries of this major without user_module installed: the machine's
+# PostgreSQL 15, or the cached build of another major (um_private_tree copies
+# either before installing the extension into the copy).
+um_bare_bin() {
+	if [ "$UM_PG_MAJOR" = 15 ]; then
+		echo /usr/lib/postgresql/15/bin
+	else
+		echo "$UM_BUILT_PREFIX/bin"
+	fi
+}
+
 # Installs Debian packages for a command only when the command is missing: a
 # machine may have it from elsewhere (Node.js from NodeSource ships its own npm,
 # which Debian's npm package conflicts with).
