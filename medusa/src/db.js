@@ -30,25 +30,47 @@ function serverMessage(err) {
   return err;
 }
 
-async function rowsOf(runner, sql, bindings = []) {
+// The statements come from this package only, written with "?" for each
+// value; pg takes "$1", "$2". Converted once per statement, and numbered so
+// that, with the module option prepared_statements, each can be a named
+// prepared statement on every connection it runs on.
+const statements = new Map();
+function statementOf(sql) {
+  let statement = statements.get(sql);
+  if (!statement) {
+    let n = 0;
+    statement = { text: sql.replace(/\?/g, () => `$${++n}`), name: `user_module_${statements.size + 1}` };
+    statements.set(sql, statement);
+  }
+  return statement;
+}
+
+// One statement on the pg connection under knex: the pool's, or the caller's
+// transaction's (knex hands a transaction's own connection to whoever asks its
+// client). knex's query builder is not needed for statements that are
+// complete already, and would cost a rewrite of the text per call.
+async function rowsOf(runner, sql, values = [], prepared = false) {
+  const { text, name } = statementOf(sql);
+  const connection = await runner.client.acquireConnection();
   try {
-    return (await runner.raw(sql, bindings)).rows;
-  } catch (err) {
-    throw serverMessage(err);
+    return (await connection.query(prepared ? { name, text, values } : { text, values })).rows;
+  } finally {
+    await runner.client.releaseConnection(connection);
   }
 }
 
 // One service call's statements. Every value travels as a bind parameter.
 class Call {
-  constructor(knex, sharedContext) {
+  constructor(knex, sharedContext, prepared) {
     this.knex = knex;
     this.runner = callersTransaction(sharedContext);
     this.joined = this.runner !== null;
+    this.prepared = prepared;
   }
 
   // one statement, in the call's transaction if it has one
   query(sql, bindings) {
-    return rowsOf(this.runner ?? this.knex, sql, bindings);
+    return rowsOf(this.runner ?? this.knex, sql, bindings, this.prepared);
   }
 
   // A write whose failure is explained by reading afterwards (which value
@@ -58,7 +80,7 @@ class Call {
   async write(sql, bindings, explain) {
     try {
       if (!this.joined) return await this.query(sql, bindings);
-      return await this.runner.transaction((savepoint) => rowsOf(savepoint, sql, bindings));
+      return await this.runner.transaction((savepoint) => rowsOf(savepoint, sql, bindings, this.prepared));
     } catch (err) {
       throw await explain(err);
     }

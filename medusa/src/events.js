@@ -9,10 +9,13 @@
 "use strict";
 const { MessageAggregator, moduleEventBuilderFactory, Modules, UserEvents } = require("@medusajs/framework/utils");
 
+// The aggregator is made at the first event: reads have none.
 function collector(sharedContext = {}) {
-  const context = { ...sharedContext, messageAggregator: sharedContext.messageAggregator ?? new MessageAggregator() };
-  const add = (object, action, rows, eventName) =>
+  let context = null;
+  const add = (object, action, rows, eventName) => {
+    context ??= { ...sharedContext, messageAggregator: sharedContext.messageAggregator ?? new MessageAggregator() };
     moduleEventBuilderFactory({ source: Modules.USER, object, action, eventName })({ data: rows, sharedContext: context });
+  };
   return {
     // one message per row
     each(object, action, rows) {
@@ -23,8 +26,8 @@ function collector(sharedContext = {}) {
       add("invite", action, rows.map((r) => ({ id: r.id })), UserEvents.INVITE_TOKEN_GENERATED);
     },
     async emit(eventBus) {
-      const aggregator = context.messageAggregator;
-      if (!eventBus || aggregator.count() === 0) return;
+      const aggregator = context?.messageAggregator;
+      if (!eventBus || !aggregator || aggregator.count() === 0) return;
       const groups = aggregator.getMessages();
       aggregator.clearMessages();
       await Promise.all(Object.values(groups).map((messages) => eventBus.emit(messages, { internal: true })));

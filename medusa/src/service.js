@@ -39,17 +39,26 @@ class UserModuleService {
     this.knex_ = cradle[ContainerRegistrationKeys.PG_CONNECTION];
     if (!this.knex_)
       throw new MedusaError(MedusaError.Types.UNEXPECTED_STATE, "user_module: the shared database connection is not registered");
-    // resolved lazily: awilix throws for a missing registration only when read
+    // resolved at the first call, once: awilix throws for a missing
+    // registration only when it is read
     this.cradle_ = cradle;
     this.options_ = options;
+    // Named prepared statements save the server's parsing and planning on
+    // every call after a connection's first, but a pooler in transaction mode
+    // that does not track them (pgbouncer before 1.21) sends the next call to
+    // a server connection that never saw them: off unless the option says so.
+    this.prepared_ = options.prepared_statements === true;
   }
 
   get eventBus_() {
-    try {
-      return this.cradle_[Modules.EVENT_BUS];
-    } catch {
-      return undefined;
+    if (this.eventBusResolved_ === undefined) {
+      try {
+        this.eventBusResolved_ = this.cradle_[Modules.EVENT_BUS] ?? null;
+      } catch {
+        this.eventBusResolved_ = null;
+      }
     }
+    return this.eventBusResolved_ ?? undefined;
   }
 
   __joinerConfig() {
@@ -64,7 +73,7 @@ class UserModuleService {
     const events = collector(sharedContext);
     let result;
     try {
-      result = await fn(new Call(this.knex_, sharedContext), events);
+      result = await fn(new Call(this.knex_, sharedContext, this.prepared_), events);
     } catch (err) {
       throw toMedusaError(err, mapping);
     }

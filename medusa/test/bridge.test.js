@@ -3,7 +3,8 @@
 // public, whose reset (Medusa's test runner drops it) leaves our rows alone.
 "use strict";
 const assert = require("node:assert/strict");
-const { before, after, beforeEach, describe, it } = require("node:test");
+const { before, after, beforeEach, describe, it, mock } = require("node:test");
+const { Client } = require("pg");
 const { database, dbUrl, freshModule, outbox, RecordingEventBus, rejectsWith, PKG_DIR } = require("./lib/harness");
 const { MedusaApp, MedusaModule } = require("@medusajs/framework/modules-sdk");
 const { ContainerRegistrationKeys, Modules, createPgConnection } = require("@medusajs/framework/utils");
@@ -81,9 +82,8 @@ describe("the bridge", () => {
   });
 
   it("a call that succeeds on its own is one statement (no BEGIN, COMMIT or checks around it)", async () => {
-    const statements = [];
-    const record = (q) => statements.push(q.sql.split(" ").slice(0, 4).join(" "));
-    pg.on("query", record);
+    // every statement, whoever sends it (knex or the module), goes through pg's Client.query
+    const query = mock.method(Client.prototype, "query");
     try {
       const [user] = await service.createUsers([{ email: "one@example.com" }]);
       await service.retrieveUser(user.id);
@@ -94,10 +94,32 @@ describe("the bridge", () => {
       await service.refreshInviteTokens([invite.id]);
       await service.softDeleteUsers([user.id]);
     } finally {
-      pg.off("query", record);
+      query.mock.restore();
     }
+    const statements = query.mock.calls.map((c) => String(c.arguments[0]?.text ?? c.arguments[0]).replace(/\s+/g, " "));
     assert.equal(statements.length, 8, statements.join("\n"));
     assert.ok(statements.every((s) => s.startsWith("SELECT ")), statements.join("\n"));
+  });
+
+  it("with the option prepared_statements, each statement is prepared once per connection; without, never", async () => {
+    const { UserModuleService } = require("../src/service");
+    const prepared = async (options) => {
+      const one = createPgConnection({ clientUrl: dbUrl(DB), schema: "public", pool: { min: 1, max: 1 } });
+      try {
+        const users = new UserModuleService({ [ContainerRegistrationKeys.PG_CONNECTION]: one }, options);
+        const [user] = await users.createUsers([{ email: `prepared-${options.prepared_statements}@example.com` }]);
+        for (let i = 0; i < 3; i++) assert.equal((await users.retrieveUser(user.id)).id, user.id);
+        const { rows } = await one.raw("SELECT statement FROM pg_prepared_statements ORDER BY statement");
+        return rows.map((r) => r.statement.replace(/\s+/g, " ").trim());
+      } finally {
+        await one.destroy();
+      }
+    };
+    assert.deepEqual(await prepared({ prepared_statements: true }), [
+      "SELECT * FROM user_module.create_users($1::jsonb)",
+      "SELECT * FROM user_module.retrieve_user($1, $2)",
+    ]);
+    assert.deepEqual(await prepared({}), []);
   });
 
   it("a failed call emits nothing and leaves no outbox event", async () => {

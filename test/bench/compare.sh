@@ -34,6 +34,8 @@
 #   BENCH_BRIDGE [1]           0: leave the bridge's side out; if medusa/'s
 #                              packages cannot be installed or the module
 #                              fails, the run goes on without it and says why
+#   BENCH_BRIDGE_PREPARED [0]  1: the bridge with its option prepared_statements
+#                              (named prepared statements, one per connection)
 #   SEED [12345]               the data generator's seed
 #   N_CREATE_ONE [2000] (200), N_CREATE_BULK [10000] (2000), N_RETRIEVE [5000]
 #   (500), N_LIST_Q [1000] (100), N_LIST_COUNT [2000] (200), N_UPDATE [2000]

@@ -42,6 +42,8 @@ function moduleOf(which) {
   } else if (which === "bridge") {
     dir = BRIDGE_DIR;
     resolve = BRIDGE_DIR;
+    // BENCH_BRIDGE_PREPARED=1: the module option prepared_statements
+    if (process.env.BENCH_BRIDGE_PREPARED === "1") options = { prepared_statements: true };
   } else {
     throw new Error(`unknown module ${which}: medusa or bridge`);
   }
