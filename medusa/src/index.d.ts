@@ -3,9 +3,15 @@
 import type { ModuleExports } from "@medusajs/framework/types";
 import type { IUserModuleService } from "@medusajs/framework/types";
 
+/** The module's options, in medusa-config's module entry. */
+export interface UserModuleOptions {
+  /** Send each statement as a named prepared statement (not behind pgbouncer before 1.21 in transaction mode). */
+  prepared_statements?: boolean;
+}
+
 export interface UserModuleService extends IUserModuleService {}
 export declare const UserModuleService: {
-  new (cradle: Record<string, unknown>, options?: Record<string, unknown>): UserModuleService;
+  new (cradle: Record<string, unknown>, options?: UserModuleOptions): UserModuleService;
 };
 
 /** MedusaModule's migration hook: creates pg_trgm (schema extensions) and user_module. */
