@@ -5,8 +5,8 @@
 const assert = require("node:assert/strict");
 const { before, after, beforeEach, describe, it, mock } = require("node:test");
 const { Client } = require("pg");
-const { database, dbUrl, freshModule, outbox, RecordingEventBus, rejectsWith, PKG_DIR } = require("./lib/harness");
-const { MedusaApp, MedusaModule } = require("@medusajs/framework/modules-sdk");
+const { database, dbUrl, freshModule, outbox, RecordingEventBus, rejectsWith, shutdown, PKG_DIR } = require("./lib/harness");
+const { MedusaApp } = require("@medusajs/framework/modules-sdk");
 const { ContainerRegistrationKeys, Modules, createPgConnection } = require("@medusajs/framework/utils");
 
 const DB = "um_medusa_bridge";
@@ -25,12 +25,7 @@ before(async () => {
   await app.onApplicationStart();
   service = app.modules[Modules.USER];
 });
-after(async () => {
-  await app?.onApplicationShutdown();
-  MedusaModule.clearInstances();
-  await pg?.destroy();
-  await knex?.destroy();
-});
+after(() => shutdown(app, pg, knex));
 beforeEach(async () => {
   await knex.raw('TRUNCATE user_module."user", user_module.invite, user_module.event');
   bus.emitted.length = 0;

@@ -6,8 +6,8 @@
 const assert = require("node:assert/strict");
 const { after, it } = require("node:test");
 const jwt = require("jsonwebtoken");
-const { database, dbUrl, freshModule, PKG_DIR } = require("./lib/harness");
-const { MedusaApp, MedusaAppMigrateUp, MedusaModule } = require("@medusajs/framework/modules-sdk");
+const { database, dbUrl, freshModule, shutdown, PKG_DIR } = require("./lib/harness");
+const { MedusaApp, MedusaAppMigrateUp } = require("@medusajs/framework/modules-sdk");
 const { ContainerRegistrationKeys, Modules, createPgConnection } = require("@medusajs/framework/utils");
 
 const SECRET = process.env.UM_JWT_SECRET;
@@ -32,8 +32,7 @@ async function inviteFrom(db, resolve, options) {
   const app = await MedusaApp(config);
   await app.onApplicationStart();
   const invite = await app.modules[Modules.USER].createInvites({ email: "token@example.com" });
-  await app.onApplicationShutdown();
-  MedusaModule.clearInstances();
+  await shutdown(app);
   return invite.token;
 }
 

@@ -6,8 +6,8 @@
 "use strict";
 const assert = require("node:assert/strict");
 const { before, after, beforeEach, describe, it } = require("node:test");
-const { database, dbUrl, outbox, RecordingEventBus, rejectsWith, PKG_DIR } = require("./lib/harness");
-const { Link, MedusaApp, MedusaAppMigrateUp, MedusaModule } = require("@medusajs/framework/modules-sdk");
+const { database, dbUrl, outbox, RecordingEventBus, rejectsWith, shutdown, PKG_DIR } = require("./lib/harness");
+const { Link, MedusaApp, MedusaAppMigrateUp } = require("@medusajs/framework/modules-sdk");
 const { ContainerRegistrationKeys, Modules, createPgConnection } = require("@medusajs/framework/utils");
 const { asValue } = require("@medusajs/framework/awilix");
 const { createStep, createWorkflow, WorkflowResponse } = require("@medusajs/framework/workflows-sdk");
@@ -72,12 +72,7 @@ before(async () => {
   users = app.modules[Modules.USER];
   auth = app.modules[Modules.AUTH];
 });
-after(async () => {
-  await app?.onApplicationShutdown();
-  MedusaModule.clearInstances();
-  await pg?.destroy();
-  await knex?.destroy();
-});
+after(() => shutdown(app, pg, knex));
 beforeEach(async () => {
   await knex.raw('TRUNCATE user_module."user", user_module.invite, user_module.event');
   bus.emitted.length = 0;

@@ -102,4 +102,12 @@ async function rejectsWith(promise, type, message) {
   });
 }
 
-module.exports = { PKG_DIR, dbUrl, database, freshModule, outbox, RecordingEventBus, rejectsWith };
+// Shuts a booted Medusa app down and closes the connections given.
+async function shutdown(app, ...connections) {
+  const { MedusaModule } = require("@medusajs/framework/modules-sdk");
+  await app?.onApplicationShutdown();
+  MedusaModule.clearInstances();
+  for (const connection of connections) await connection?.destroy();
+}
+
+module.exports = { PKG_DIR, dbUrl, database, freshModule, outbox, RecordingEventBus, rejectsWith, shutdown };
