@@ -20,16 +20,6 @@ function callersTransaction(sharedContext) {
   return null;
 }
 
-// knex puts the statement in front of the server's message ("SELECT ... -
-// message"); the message alone is what user_module says and Medusa shows.
-function serverMessage(err) {
-  if (err && typeof err.message === "string" && err.code && err.message.startsWith("SELECT ")) {
-    const at = err.message.indexOf(" - ");
-    if (at >= 0) err.message = err.message.slice(at + 3);
-  }
-  return err;
-}
-
 // The statements come from this package only, written with "?" for each
 // value; pg takes "$1", "$2". Converted once per statement, and numbered so
 // that, with the module option prepared_statements, each can be a named
@@ -104,4 +94,4 @@ class Call {
   }
 }
 
-module.exports = { Call, callersTransaction, serverMessage };
+module.exports = { Call };

@@ -8,7 +8,7 @@
 "use strict";
 const { ContainerRegistrationKeys, MedusaError, createPgConnection } = require("@medusajs/framework/utils");
 
-const { serverMessage } = require("./db");
+const { Call } = require("./db");
 
 const NAME = "user_module extension";
 
@@ -26,14 +26,15 @@ async function state(knex) {
 }
 
 // The server has a key if a token function gets as far as checking a token:
-// without one it fails with 55000 first.
+// without one it fails with 55000 first. Sent as the service sends its
+// statements, so the error carries the server's message alone.
 async function checkKey(knex) {
   try {
-    await knex.raw("SELECT user_module.validate_invite_token(?)", ["not-a-token"]);
+    await new Call(knex).query("SELECT user_module.validate_invite_token(?)", ["not-a-token"]);
   } catch (err) {
     if (err.code === "22U01") return;
     if (err.code === "55000")
-      throw notReady(`${serverMessage(err).message}. Set user_module.jwt_secret_file (or user_module.jwt_secret) in postgresql.conf and reload the server.`);
+      throw notReady(`${err.message}. Set user_module.jwt_secret_file (or user_module.jwt_secret) in postgresql.conf and reload the server.`);
     throw err;
   }
 }
