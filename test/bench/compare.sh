@@ -170,16 +170,15 @@ for r in $(seq 1 "$ROUNDS"); do
 		um_log "round $r: $side"
 		sql -c CHECKPOINT	# no checkpoint left over from the previous side
 		out="$RUN_DIR/$side-r$r.json"
-		if [ "$side" = medusa ]; then
-			# a failed round leaves a gap in Medusa's column, not in the run
-			module_node medusa "$BENCH_DIR/compare.js" medusa "$out" 2>&1 | tee "$RUN_DIR/medusa-r$r.log" \
-				|| { um_log "Medusa's round $r failed (see $RUN_DIR/medusa-r$r.log)"; rm -f "$out"
-					 medusa_note="${medusa_note:+$medusa_note; }Medusa's round $r failed"; }
-		elif [ "$side" = bridge ]; then
-			# likewise in the bridge's column
-			module_node bridge "$BENCH_DIR/compare.js" bridge "$out" 2>&1 | tee "$RUN_DIR/bridge-r$r.log" \
-				|| { um_log "the bridge's round $r failed (see $RUN_DIR/bridge-r$r.log)"; rm -f "$out"
-					 bridge_note="${bridge_note:+$bridge_note; }the bridge's round $r failed"; }
+		if [ "$side" = medusa ] || [ "$side" = bridge ]; then
+			# a failed round leaves a gap in the side's column, not in the run,
+			# and is said in its note (medusa_note or bridge_note)
+			if ! module_node "$side" "$BENCH_DIR/compare.js" "$side" "$out" 2>&1 | tee "$RUN_DIR/$side-r$r.log"; then
+				um_log "$side's round $r failed (see $RUN_DIR/$side-r$r.log)"
+				rm -f "$out"
+				note=${side}_note
+				printf -v "$note" '%s' "${!note:+${!note}; }$side's round $r failed"
+			fi
 		else
 			node "$BENCH_DIR/compare.js" "$side" "$out"
 		fi

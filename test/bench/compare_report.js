@@ -8,9 +8,10 @@ const fs = require("fs");
 const [dir, plotFile] = process.argv.slice(2);
 
 const SIDES = ["um", "raw", "medusa", "bridge"];
-const runs = { um: [], raw: [], medusa: [], bridge: [] };	// runs[side][round] = the run's JSON
+const runs = Object.fromEntries(SIDES.map((side) => [side, []]));	// runs[side][round] = the run's JSON
+const runFile = new RegExp(`^(${SIDES.join("|")})-r(\\d+)\\.json$`);
 for (const f of fs.readdirSync(dir)) {
-  const m = /^(um|raw|medusa|bridge)-r(\d+)\.json$/.exec(f);
+  const m = runFile.exec(f);
   if (m) runs[m[1]][Number(m[2])] = JSON.parse(fs.readFileSync(`${dir}/${f}`, "utf8"));
 }
 const N = runs.um.find(Boolean).N;
